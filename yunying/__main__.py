@@ -1,0 +1,3 @@
+from yunying.cli import app
+
+app()

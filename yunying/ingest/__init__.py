@@ -1,0 +1,1 @@
+"""Getting events in: canonical events, file import, and the single writer."""

@@ -1,0 +1,53 @@
+"""The shape every insight shares: a context to run in, a result that is JSON and a frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+from yunying.store import Project, Store
+
+
+class InsightError(ValueError):
+    """A query that cannot run as asked; ``field`` names the part of the document at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """Where a query runs: the store, the project (and so its rows), the default time zone."""
+
+    store: Store
+    project: Project
+
+    def timezone_for(self, requested: str | None) -> str:
+        return requested or self.project.timezone
+
+
+class Result(BaseModel):
+    """Base of every insight result: plain JSON (``model_dump(mode="json")``) plus a frame."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    timezone: str
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The result as flat rows (one per number), for tables, CSV and ``to_frame``."""
+        raise NotImplementedError
+
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows())
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame of :meth:`rows` (pandas must be installed)."""
+        return self.to_arrow().to_pandas()

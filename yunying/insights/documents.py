@@ -1,0 +1,102 @@
+"""What every query document shares: dates, time zone, filters, event selectors, windows.
+
+Documents are pydantic models with ``extra="forbid"`` and a ``kind`` literal; their field
+names are a public contract (the CLI, the API and saved dashboards store them).
+Definitions of every field: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from yunying.store.connection import validate_timezone
+
+ANY_EVENT = "$any"
+Interval = Literal["hour", "day", "week", "month"]
+Period = Literal["day", "week", "month"]
+
+FilterOperator = Literal[
+    "eq", "neq", "contains", "not_contains", "icontains",
+    "gt", "gte", "lt", "lte", "is_set", "is_not_set",
+]
+_NUMERIC_OPERATORS = {"gt", "gte", "lt", "lte"}
+_WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PropertyFilter(Document):
+    property: Annotated[str, Field(min_length=1, max_length=400)]
+    operator: FilterOperator = "eq"
+    value: str | float | int | bool | list[str | float | int | bool] | None = None
+
+    @model_validator(mode="after")
+    def _value_fits_operator(self) -> PropertyFilter:
+        if self.operator in ("is_set", "is_not_set"):
+            return self
+        if self.value is None:
+            raise ValueError(f"operator {self.operator!r} needs a value")
+        if self.operator in _NUMERIC_OPERATORS:
+            if isinstance(self.value, bool) or not isinstance(self.value, int | float):
+                raise ValueError(f"operator {self.operator!r} compares numbers: value must be a number")
+        elif isinstance(self.value, list):
+            if self.operator not in ("eq", "neq"):
+                raise ValueError(f"operator {self.operator!r} takes one value, not a list")
+            if not self.value:
+                raise ValueError("value list is empty")
+        return self
+
+    def string_values(self) -> list[str]:
+        """``value`` as the list of string forms it is compared with (docs: Filters)."""
+        values = self.value if isinstance(self.value, list) else [self.value]
+        return [string_form(v) for v in values]
+
+
+def string_form(value: object) -> str:
+    """The string form of a JSON scalar, as docs/metrics.md 'Property values' defines it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+Filters = Annotated[list[PropertyFilter], Field(default_factory=list, max_length=50)]
+EventName = Annotated[str, Field(min_length=1, max_length=400)]
+
+
+class DateRangeDocument(Document):
+    """Base of every insight document: an inclusive local date range in a time zone."""
+
+    date_from: dt.date
+    date_to: dt.date
+    timezone: str | None = Field(default=None, description="IANA zone; default the project's")
+    filters: Filters
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else validate_timezone(value)
+
+    @model_validator(mode="after")
+    def _ordered_dates(self) -> DateRangeDocument:
+        if self.date_from > self.date_to:
+            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        if (self.date_to - self.date_from).days > 3660:
+            raise ValueError("the date range may span at most ten years")
+        return self
+
+
+def parse_window_seconds(text: str) -> int:
+    """``"7d"`` -> 604800. Units: s, m, h, d, w. Raises ValueError naming the accepted form."""
+    match = _WINDOW.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"window {text!r} must be a positive number and a unit s, m, h, d or w, e.g. '7d' or '30m'")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
