@@ -1,0 +1,40 @@
+# yunying — the front door. `make` alone lists the targets.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+PY := .venv/bin/python
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PYTEST := $(PY) -m pytest
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-spark lint bench clean
+
+help: ## show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-extras
+	@touch $@
+
+install: .venv/.installed ## set up .venv with the yunying command (uv, locked versions)
+
+demo: install ## build the demo store and show DAU, the funnel and retention
+	.venv/bin/yunying demo
+
+test: install ## the fast tests: unit, property, CLI (under ~10 minutes)
+	$(PYTEST) -n 2 -m "not spark and not slow" tests
+
+test-spark: install ## the same insights on Spark (local[2]) give identical results
+	$(PYTEST) -m spark tests
+
+lint: install ## ruff
+	.venv/bin/ruff check yunying tests bench
+
+bench: install ## DuckDB (yunying) vs ClickHouse (chdb) at 1M and 10M events
+	$(PY) -m bench.run --events 1000000 10000000
+
+clean: ## remove the environment and generated files
+	rm -rf .venv .tools bench/data bench/results artifacts
