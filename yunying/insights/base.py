@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
+from yunying.insights.daterange import DateRange
+from yunying.insights.documents import PropertyFilter
+from yunying.insights.filters import all_of
 from yunying.store import Project, Store
 
 
@@ -26,8 +31,21 @@ class QueryContext:
     store: Store
     project: Project
 
+    @property
+    def engine(self) -> str:
+        return self.store.kind
+
     def timezone_for(self, requested: str | None) -> str:
         return requested or self.project.timezone
+
+    def events(self) -> ir.Table:
+        """The project's events (the store's accessor: project isolation happens there)."""
+        return self.store.events(self.project)
+
+    def events_in(self, daterange: DateRange, filters: Sequence[PropertyFilter]) -> ir.Table:
+        """The project's events whose local date is in ``daterange`` and that pass ``filters``."""
+        table = self.events()
+        return table.filter(daterange.in_range(table.timestamp), all_of(table, filters, self.engine))
 
 
 class Result(BaseModel):

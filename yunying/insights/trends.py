@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import ibis
+import ibis.expr.types as ir
 from pydantic import Field, model_validator
 
-from yunying.insights.base import QueryContext, Result
+from yunying.insights.base import InsightError, QueryContext, Result
+from yunying.insights.daterange import DateRange, bucket_label
+from yunying.insights.filters import event_matches
+from yunying.insights.formula import FormulaError, parse_formula
+from yunying.store.properties import property_number, property_string
 from yunying.insights.documents import DateRangeDocument, Document, EventName, Filters, Interval
 
 Math = Literal["total", "unique_users", "sum", "avg", "min", "max", "median", "p90"]
@@ -61,5 +67,115 @@ class TrendsResult(Result):
         ]
 
 
+OTHER = "$other"
+_QUANTILES = {"median": 0.5, "p90": 0.9}
+
+
+def _value_expr(table: ir.Table, series: TrendsSeries, engine: str) -> ir.Scalar:
+    if series.math == "total":
+        return table.count()
+    if series.math == "unique_users":
+        return table.person_id.nunique()
+    assert series.property is not None
+    number = property_number(table, series.property, engine)
+    if series.math in _QUANTILES:
+        return number.quantile(_QUANTILES[series.math])
+    return getattr(number, {"avg": "mean"}.get(series.math, series.math))()
+
+
+def _breakdown_column(table: ir.Table, query: TrendsQuery,
+                      engine: str) -> tuple[ir.StringValue, list[str | None]]:
+    """The breakdown value, values outside the top ``breakdown_limit`` folded to $other, and
+    the order of the reported values (by number of events, ties by value, null last)."""
+    assert query.breakdown is not None
+    value = property_string(table, query.breakdown, engine)
+    ranked = (
+        table.select(v=value).group_by("v").agg(n=ibis._.count())
+        .order_by([ibis.desc("n"), ibis.asc("v", nulls_first=False)])
+        .limit(query.breakdown_limit + 1)
+        .to_pyarrow().column("v").to_pylist()
+    )
+    if len(ranked) <= query.breakdown_limit:
+        return value, ranked
+    kept = ranked[: query.breakdown_limit]
+    named = [v for v in kept if v is not None]
+    keep = value.isin(named).fill_null(False) if named else ibis.literal(False)
+    if None in kept:
+        keep = keep | value.isnull()
+    return ibis.ifelse(keep, value, ibis.literal(OTHER, "string")), [*kept, OTHER]
+
+
+def _one_series(query: TrendsQuery, ctx: QueryContext, series: TrendsSeries, label: str,
+                daterange: DateRange, compare: str) -> list[TrendsSeriesResult]:
+    table = ctx.events_in(daterange, query.filters)
+    table = table.filter(event_matches(table, series.event, series.filters, ctx.engine))
+    keys: dict[str, ir.Value] = {}
+    order: list[str | None] = [None]
+    if query.breakdown:
+        keys["breakdown_value"], order = _breakdown_column(table, query, ctx.engine)
+    table = table.mutate(_bucket=daterange.bucket_index(table.timestamp, query.interval), **keys)
+    value = _value_expr(table, series, ctx.engine)
+    per_bucket = table.group_by(["_bucket", *keys]).agg(_value=value).to_pyarrow().to_pylist()
+    totals = table.group_by(list(keys)).agg(_value=value).to_pyarrow().to_pylist() if keys else \
+        [{"_value": table.aggregate(_value=value).to_pyarrow().column("_value")[0].as_py()}]
+    buckets = daterange.bucket_indexes(query.interval)
+    dates = [bucket_label(query.interval, b) for b in buckets]
+    by_value: dict[str | None, dict[int, float]] = {}
+    for row in per_bucket:
+        by_value.setdefault(row.get("breakdown_value"), {})[row["_bucket"]] = row["_value"]
+    total_of = {row.get("breakdown_value"): row["_value"] for row in totals}
+    return [
+        TrendsSeriesResult(
+            label=label, event=series.event, math=series.math, property=series.property,
+            breakdown_value=v, compare=compare, dates=dates,
+            values=[float(by_value.get(v, {}).get(b) or 0) for b in buckets],
+            total=float(total_of.get(v) or 0),
+        )
+        for v in order
+    ]
+
+
+def _formula_series(query: TrendsQuery, series: list[TrendsSeriesResult]) -> list[TrendsSeriesResult]:
+    assert query.formula is not None
+    letters = {s.label for s in series}
+    try:
+        evaluate = parse_formula(query.formula, letters)
+    except FormulaError as exc:
+        raise InsightError(str(exc), field="formula") from None
+    out = []
+    for compare in ("current", "previous"):
+        part = [s for s in series if s.compare == compare]
+        if not part:
+            continue
+        values = list(dict.fromkeys(s.breakdown_value for s in part))
+        dates = part[0].dates
+        for value in values:
+            lookup = {s.label: s for s in part if s.breakdown_value == value}
+            results = [
+                evaluate({label: s.values[i] or 0.0 for label, s in lookup.items()})
+                for i in range(len(dates))
+            ]
+            out.append(TrendsSeriesResult(
+                label=query.formula, event=None, math="formula", breakdown_value=value,
+                compare=compare, dates=dates, values=results, total=None))  # type: ignore[arg-type]
+    return out
+
+
 def run(query: TrendsQuery, ctx: QueryContext) -> TrendsResult:
-    raise NotImplementedError
+    """Run a trends document; see docs/metrics.md 'Trends'."""
+    daterange = DateRange(query.date_from, query.date_to, ctx.timezone_for(query.timezone))
+    if query.formula:  # fail on a bad formula before running anything
+        try:
+            parse_formula(query.formula, {chr(65 + i) for i in range(len(query.series))})
+        except FormulaError as exc:
+            raise InsightError(str(exc), field="formula") from None
+    periods = [(daterange, "current")]
+    if query.compare:
+        periods.append((daterange.shifted_back(), "previous"))
+    series: list[TrendsSeriesResult] = []
+    for period, compare in periods:
+        for i, s in enumerate(query.series):
+            series.extend(_one_series(query, ctx, s, chr(65 + i), period, compare))
+    if query.formula:
+        series.extend(_formula_series(query, series))
+    return TrendsResult(timezone=daterange.timezone, interval=query.interval, series=series)

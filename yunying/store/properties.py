@@ -1,0 +1,50 @@
+"""Property lookups as expressions, the same rule on every engine (docs/metrics.md,
+'Property values').
+
+The string form of a top-level key comes from the materialised column when the store has one
+(``schema.MATERIALIZED_PROPERTIES``), else from the JSON text, via the engine's own JSON
+function: DuckDB ``json_extract_string`` with an RFC 6901 pointer (exact for any key), Spark
+``from_json`` into a ``map<string,string>`` looked up by the key. The key always travels as a
+literal value, never as SQL text.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from yunying.store.schema import MATERIALIZED_PROPERTIES
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _duckdb_json_string(doc: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's JSON lookup; the body is never called."""
+
+
+_STRING_MAP = dt.Map(dt.string, dt.string)
+
+
+@ibis.udf.scalar.builtin(name="from_json")
+def _spark_json_map(doc: str, schema: str) -> _STRING_MAP:  # type: ignore[valid-type,empty-body]
+    """Spark's JSON parser into a string map; the body is never called."""
+
+
+def json_pointer(key: str) -> str:
+    """RFC 6901 pointer for a top-level key: exact for any key ('/', '~', '.', quotes, 中文)."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def property_string(table: ir.Table, key: str, engine: str) -> ir.StringValue:
+    """The string form of property ``key`` for every row of ``table`` (null when absent)."""
+    column = MATERIALIZED_PROPERTIES.get(key)
+    if column is not None:
+        return table[column]
+    if engine == "spark":
+        return _spark_json_map(table.properties, "map<string,string>")[ibis.literal(key)]
+    return _duckdb_json_string(table.properties, ibis.literal(json_pointer(key)))
+
+
+def property_number(table: ir.Table, key: str, engine: str) -> ir.FloatingValue:
+    """The numeric value of property ``key``: its string form read as a number, else null."""
+    return property_string(table, key, engine).try_cast("float64")
