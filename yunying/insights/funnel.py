@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from yunying.insights.base import QueryContext, Result
+from yunying.insights.daterange import DateRange
 from yunying.insights.documents import (
-    DateRangeDocument, Document, EventName, Filters, parse_window_seconds,
+    ANY_EVENT, DateRangeDocument, Document, EventName, Filters, parse_window_seconds,
 )
+from yunying.insights.filters import event_matches
+from yunying.insights.funnel_kernel import funnel_pass
+from yunying.store.properties import property_string
 
 
 class FunnelStep(Document):
@@ -63,5 +72,103 @@ class FunnelResult(Result):
         return [{"breakdown_value": value, **s.model_dump()} for value, steps in groups for s in steps]
 
 
+OTHER = "$other"
+
+
+def _fetch_rows(query: FunnelQuery, ctx: QueryContext, daterange: DateRange) -> pa.Table:
+    """One row per event matching at least one step: person, timestamp, step mask, value."""
+    table = ctx.events_in(daterange, query.filters)
+    mask: ir.IntegerValue = ibis.literal(0, "int64")
+    for i, step in enumerate(query.steps):
+        matches = event_matches(table, step.event, step.filters, ctx.engine)
+        mask = mask + ibis.ifelse(matches, ibis.literal(1 << i, "int64"), ibis.literal(0, "int64"))
+    columns: dict[str, ir.Value] = {"person_id": table.person_id, "timestamp": table.timestamp,
+                                    "mask": mask}
+    if query.breakdown:
+        columns["value"] = property_string(table, query.breakdown, ctx.engine)
+    names = {s.event for s in query.steps}
+    if ANY_EVENT not in names:  # prune before computing the mask
+        table = table.filter(table.event.isin(sorted(names)))
+    rows = table.select(**columns)
+    return rows.filter(rows.mask != 0).to_pyarrow()
+
+
+def _as_micros(column: pa.ChunkedArray) -> np.ndarray:
+    column = column.cast(pa.timestamp("us", tz=column.type.tz)) if pa.types.is_timestamp(column.type) \
+        else column
+    return column.cast(pa.int64()).to_numpy()
+
+
+def _value_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
+    """Codes that sort like the values (ascending string order), null last."""
+    values = sorted({v for v in column.to_pylist() if v is not None})
+    has_null = column.null_count > 0
+    lookup = {v: i for i, v in enumerate(values)}
+    encoded = pc.index_in(column, value_set=pa.array(values, pa.string())) if values else \
+        pa.chunked_array([pa.nulls(len(column), pa.int32())])
+    codes = encoded.to_numpy(zero_copy_only=False)
+    codes = np.where(np.isnan(codes.astype(np.float64)), len(values), codes).astype(np.int64)
+    del lookup
+    return codes, [*values, *([None] if has_null else [])]
+
+
+def _median(values: np.ndarray) -> float | None:
+    return float(np.median(values)) if values.size else None
+
+
+def _steps_result(query: FunnelQuery, level: np.ndarray, reach: np.ndarray) -> list[FunnelStepResult]:
+    steps = []
+    counts = [int((level >= k).sum()) for k in range(1, len(query.steps) + 1)]
+    for k, step in enumerate(query.steps, start=1):
+        reached = level >= k
+        to_convert = from_first = None
+        if k >= 2:
+            to_convert = _median((reach[reached, k - 1] - reach[reached, k - 2]) / 1e6)
+            from_first = _median((reach[reached, k - 1] - reach[reached, 0]) / 1e6)
+        first, previous = counts[0], counts[k - 2] if k >= 2 else counts[0]
+        steps.append(FunnelStepResult(
+            step=k, event=step.event, count=counts[k - 1],
+            conversion_from_first=counts[k - 1] / first if first else 0.0,
+            conversion_from_previous=(counts[k - 1] / previous if previous else 0.0) if k >= 2 else 1.0,
+            median_seconds_to_convert=to_convert, median_seconds_from_first=from_first,
+        ))
+    return steps
+
+
 def run(query: FunnelQuery, ctx: QueryContext) -> FunnelResult:
-    raise NotImplementedError
+    """Run a funnel document; see docs/metrics.md 'Funnel'."""
+    daterange = DateRange(query.date_from, query.date_to, ctx.timezone_for(query.timezone))
+    rows = _fetch_rows(query, ctx, daterange)
+    persons_raw = rows.column("person_id").to_numpy()
+    unique_persons, dense = np.unique(persons_raw, return_inverse=True)
+    if query.breakdown:
+        codes, values = _value_codes(rows.column("value"))
+    else:
+        codes, values = np.zeros(rows.num_rows, np.int64), [None]
+    level, reach, user_codes = funnel_pass(
+        dense.astype(np.int64), _as_micros(rows.column("timestamp")),
+        rows.column("mask").to_numpy().astype(np.int64), codes,
+        len(unique_persons), len(query.steps), query.window_seconds * 1_000_000,
+    )
+    in_funnel = level >= 1
+    level, reach, user_codes = level[in_funnel], reach[in_funnel], user_codes[in_funnel]
+    result = FunnelResult(timezone=daterange.timezone, window_seconds=query.window_seconds,
+                          steps=_steps_result(query, level, reach))
+    if query.breakdown:
+        result.breakdowns = _breakdowns(query, level, reach, user_codes, values)
+    return result
+
+
+def _breakdowns(query: FunnelQuery, level: np.ndarray, reach: np.ndarray, user_codes: np.ndarray,
+                values: list[str | None]) -> list[FunnelBreakdownResult]:
+    sizes = np.bincount(user_codes, minlength=len(values)) if user_codes.size else \
+        np.zeros(len(values), np.int64)
+    ranked = sorted((c for c in range(len(values)) if sizes[c]),
+                    key=lambda c: (-sizes[c], values[c] is None, values[c] or ""))
+    kept, folded = ranked[: query.breakdown_limit], ranked[query.breakdown_limit:]
+    groups: list[tuple[str | None, np.ndarray]] = [(values[c], user_codes == c) for c in kept]
+    if folded:
+        groups.append((OTHER, np.isin(user_codes, folded)))
+    return [FunnelBreakdownResult(breakdown_value=value,
+                                  steps=_steps_result(query, level[sel], reach[sel]))
+            for value, sel in groups]
