@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from yunying.insights.base import QueryContext, Result
+from yunying.insights.daterange import DateRange, bucket_label
+from yunying.insights.filters import event_matches
 from yunying.insights.documents import DateRangeDocument, Document, EventName, Filters, Period
 
 
@@ -40,4 +42,28 @@ class RetentionResult(Result):
 
 
 def run(query: RetentionQuery, ctx: QueryContext) -> RetentionResult:
-    raise NotImplementedError
+    """Run a retention document; see docs/metrics.md 'Retention'."""
+    daterange = DateRange(query.date_from, query.date_to, ctx.timezone_for(query.timezone))
+    unit = query.period
+    table = ctx.events_in(daterange, query.filters)
+    starts = table.filter(event_matches(table, query.start_event, query.start_filters, ctx.engine))
+    cohorts = starts.group_by("person_id").agg(first_ts=starts.timestamp.min())
+    cohorts = cohorts.select("person_id", cohort=daterange.bucket_index(cohorts.first_ts, unit))
+    returns = table.filter(event_matches(table, query.return_event, query.return_filters, ctx.engine))
+    returns = returns.select("person_id", bucket=daterange.bucket_index(returns.timestamp, unit)).distinct()
+    joined = cohorts.join(returns, "person_id")
+    joined = joined.mutate(offset=joined.bucket - joined.cohort)
+    joined = joined.filter(joined.offset.between(1, query.periods))
+    returned = joined.group_by(["cohort", "offset"]).agg(users=joined.person_id.nunique())
+    sizes = {r["cohort"]: r["size"] for r in
+             cohorts.group_by("cohort").agg(size=cohorts.count()).to_pyarrow().to_pylist()}
+    back = {(r["cohort"], r["offset"]): r["users"] for r in returned.to_pyarrow().to_pylist()}
+    buckets = daterange.bucket_indexes(unit)
+    last = buckets[-1]
+    result = []
+    for cohort in buckets:
+        size = int(sizes.get(cohort, 0))
+        shown = min(query.periods, last - cohort)
+        values = [size, *(int(back.get((cohort, i), 0)) for i in range(1, shown + 1))]
+        result.append(RetentionCohort(cohort=bucket_label(unit, cohort), size=size, values=values))
+    return RetentionResult(timezone=daterange.timezone, period=unit, cohorts=result)
