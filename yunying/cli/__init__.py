@@ -18,6 +18,20 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    """yunying (运营) — self-hosted operations analytics."""
+    if version:
+        from yunying import __version__
+
+        typer.echo(f"yunying {__version__}")
+        raise typer.Exit()
+
+
 # Sub-commands register themselves on ``app`` when imported.
 from yunying.cli import common as _common  # noqa: E402,F401
 from yunying.cli import query as _query  # noqa: E402,F401

@@ -13,7 +13,7 @@ from yunying import settings
 from yunying.store import Store, StoreBusyError, connect
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     Path | None,
