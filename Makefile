@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST := $(PY) -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-spark lint bench clean
+.PHONY: help install demo test test-spark java lint bench clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,7 +27,10 @@ demo: install ## build the demo store and show DAU, the funnel and retention
 test: install ## the fast tests: unit, property, CLI (under ~10 minutes)
 	$(PYTEST) -n 2 -m "not spark and not slow" tests
 
-test-spark: install ## the same insights on Spark (local[2]) give identical results
+java:
+	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
+
+test-spark: install java ## the same insights on Spark (local[2]) give identical results
 	$(PYTEST) -m spark tests
 
 lint: install ## ruff

@@ -11,7 +11,7 @@ import typer
 
 from yunying.cli import app
 from yunying.cli.common import DbOption, ProjectOption, fail, open_store
-from yunying.insights import InsightError, parse_document, run_query
+from yunying.insights import REGISTRY, InsightError, parse_document, run_query
 from yunying.store.connection import UnknownProjectError
 
 
@@ -58,3 +58,14 @@ def query_command(
     finally:
         store.close()
     typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2 if pretty else None))
+
+
+@app.command("schema")
+def schema_command(
+    kind: Annotated[str, typer.Argument(help="Insight kind: " + ", ".join(sorted(REGISTRY)))],
+) -> None:
+    """Print the JSON Schema of a query document kind (for editors, UIs and API clients)."""
+    if kind not in REGISTRY:
+        fail(f"unknown kind {kind!r}; known kinds: {', '.join(sorted(REGISTRY))}")
+    model = REGISTRY[kind][0]
+    typer.echo(json.dumps(model.model_json_schema(), ensure_ascii=False, indent=2))
