@@ -17,7 +17,7 @@ from yunying.insights.documents import (
     ANY_EVENT, DateRangeDocument, Document, EventName, Filters, parse_window_seconds,
 )
 from yunying.insights.filters import event_matches
-from yunying.insights.funnel_kernel import funnel_pass
+from yunying.insights.funnel_kernel import dense_ids, funnel_pass
 from yunying.store.properties import property_string
 
 
@@ -101,15 +101,10 @@ def _as_micros(column: pa.ChunkedArray) -> np.ndarray:
 
 def _value_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
     """Codes that sort like the values (ascending string order), null last."""
-    values = sorted({v for v in column.to_pylist() if v is not None})
-    has_null = column.null_count > 0
-    lookup = {v: i for i, v in enumerate(values)}
-    encoded = pc.index_in(column, value_set=pa.array(values, pa.string())) if values else \
-        pa.chunked_array([pa.nulls(len(column), pa.int32())])
-    codes = encoded.to_numpy(zero_copy_only=False)
-    codes = np.where(np.isnan(codes.astype(np.float64)), len(values), codes).astype(np.int64)
-    del lookup
-    return codes, [*values, *([None] if has_null else [])]
+    values = sorted(pc.unique(column).drop_null().to_pylist())
+    encoded = pc.index_in(column, value_set=pa.array(values, pa.string()))
+    codes = pc.fill_null(encoded, len(values)).to_numpy().astype(np.int64)
+    return codes, [*values, *([None] if column.null_count else [])]
 
 
 def _median(values: np.ndarray) -> float | None:
@@ -139,16 +134,15 @@ def run(query: FunnelQuery, ctx: QueryContext) -> FunnelResult:
     """Run a funnel document; see docs/metrics.md 'Funnel'."""
     daterange = DateRange(query.date_from, query.date_to, ctx.timezone_for(query.timezone))
     rows = _fetch_rows(query, ctx, daterange)
-    persons_raw = rows.column("person_id").to_numpy()
-    unique_persons, dense = np.unique(persons_raw, return_inverse=True)
+    dense, n_persons = dense_ids(rows.column("person_id").to_numpy().astype(np.int64))
     if query.breakdown:
         codes, values = _value_codes(rows.column("value"))
     else:
         codes, values = np.zeros(rows.num_rows, np.int64), [None]
     level, reach, user_codes = funnel_pass(
-        dense.astype(np.int64), _as_micros(rows.column("timestamp")),
+        dense, _as_micros(rows.column("timestamp")),
         rows.column("mask").to_numpy().astype(np.int64), codes,
-        len(unique_persons), len(query.steps), query.window_seconds * 1_000_000,
+        n_persons, len(query.steps), query.window_seconds * 1_000_000,
     )
     in_funnel = level >= 1
     level, reach, user_codes = level[in_funnel], reach[in_funnel], user_codes[in_funnel]

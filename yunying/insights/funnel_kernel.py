@@ -59,6 +59,30 @@ def _run_length(j, n_steps, masks, g0, g1, simple):  # pragma: no cover - compil
 
 
 @njit(cache=True)
+def _dense(person, max_id):  # pragma: no cover - compiled
+    slot = np.full(max_id + 1, -1, np.int64)
+    out = np.empty(person.shape[0], np.int64)
+    n = 0
+    for i in range(person.shape[0]):
+        p = person[i]
+        if slot[p] < 0:
+            slot[p] = n
+            n += 1
+        out[i] = slot[p]
+    return out, n
+
+
+def dense_ids(person: np.ndarray) -> tuple[np.ndarray, int]:
+    """Re-number non-negative ids as 0..n-1 in order of first appearance; O(rows + max id)."""
+    if person.size == 0:
+        return person.astype(np.int64), 0
+    if person.min() < 0:
+        raise ValueError("person ids must be non-negative")
+    out, n = _dense(person, int(person.max()))
+    return out, int(n)
+
+
+@njit(cache=True)
 def _order_by_person_time(person, ts, n_persons):  # pragma: no cover - compiled
     counts = np.zeros(n_persons + 1, np.int64)
     for i in range(person.shape[0]):
