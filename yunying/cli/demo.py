@@ -218,8 +218,9 @@ def default_demo_db() -> Path:
     return settings.default_db_path().parent / "demo.duckdb"
 
 
-def _already_built(store: Store, truth: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
-    if truth is None or truth.get("dataset") != wanted:
+def _already_built(store: Store, truth: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether the store holds exactly the dataset ``wanted`` describes, all of it."""
+    if truth.get("dataset") != wanted:
         return False
     try:
         project = store.project(DEMO_PROJECT)
@@ -261,12 +262,13 @@ def demo_command(
     path = db or default_demo_db()
     store = open_store(path)
     try:
-        truth = read_truth(path)
-        if force or not _already_built(store, truth, config.identity()):
-            truth = _build(store, config, force)
-        else:
+        existing = read_truth(path)
+        wanted = config.identity()
+        if existing is not None and not force and _already_built(store, existing, wanted):
+            truth = existing
             console.print(f"Demo store {path} is up to date ({truth['events']:,} events).")
-        assert truth is not None
+        else:
+            truth = _build(store, config, force)
         show_insights(store, truth["date_from"], truth["date_to"])
         console.print(f"\nExplore it: [bold]yunying query --db {path} -p {DEMO_PROJECT} "
                       "--json @document.json[/]  ·  ground truth: "

@@ -17,12 +17,14 @@ events. Events after the last local day are cut (not yet observed).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from yunying.demo.model import (
     CATEGORIES,
+    DEFAULT_END_DATE,
     FILLER_EVENTS,
     FUNNEL_EVENTS,
     SEARCH_TERMS,
@@ -92,7 +94,7 @@ def local_midnight_us(day: dt.date) -> int:
     return (day - dt.date(1970, 1, 1)).days * US_PER_DAY - UTC_OFFSET_HOURS * US_PER_HOUR
 
 
-def _normalised(weights: tuple[float, ...] | np.ndarray) -> np.ndarray:
+def _normalised(weights: Sequence[float] | np.ndarray) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
     return w / w.sum()
 
@@ -261,7 +263,8 @@ def users_for_events(
 ) -> int:
     """How many users give about ``n_events`` events (calibrated on a small pilot run)."""
     pilot_users = 4_000
-    kwargs = {"end_date": end_date} if end_date else {}
-    pilot = simulate(DemoConfig(users=pilot_users, days=days, seed=seed, **kwargs))
+    pilot = simulate(DemoConfig(
+        users=pilot_users, days=days, seed=seed, end_date=end_date or DEFAULT_END_DATE
+    ))
     per_user = max(len(pilot.events), 1) / pilot_users
     return max(1, round(n_events / per_user))
