@@ -3,7 +3,10 @@
 Every write path (file import now, the ingestion server later) ends here, so the rules live
 in one place:
 
-* **atomic** — a batch is written in one transaction: all of its new events or none;
+* **atomic** — a batch is written in one transaction: all of its new events or none
+  (:func:`write_events`); a caller that needs a larger unit (a whole imported file) opens
+  :func:`transaction` itself, stages rows (:func:`staged_select`) and calls
+  :func:`insert_staged` inside it;
 * **deduplicated** — an event whose ``uuid`` is already stored for the project (looked for
   among events within ``dedup_window_days`` of the batch's time span) or repeated inside the
   batch is skipped and counted as a duplicate;
@@ -17,8 +20,11 @@ in one place:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import duckdb
 import pyarrow as pa
 
 from yunying import settings
@@ -38,77 +44,112 @@ def json_pointer(key: str) -> str:
     return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
+@contextmanager
+def transaction(store: Store, *, commit: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Hold the store's write lock and one transaction; commit on success, else roll back.
+
+    ``commit=False`` always rolls back (a dry run sees exactly what a real write would do).
+    """
+    con = store.duckdb
+    with store.write_lock():
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT" if commit else "ROLLBACK")
+
+
+def staged_select(canonical_sql: str) -> str:
+    """A SELECT adding ``_mat`` (the materialised property values) to ``canonical_sql``.
+
+    Materialise its result (``CREATE TEMP TABLE … AS``) and hand the table to
+    :func:`insert_staged`; computing ``_mat`` while staging parses each properties text once,
+    in the same parallel pass that builds it.
+    """
+    paths = ", ".join(f"'{json_pointer(prop)}'" for prop in schema.MATERIALIZED_PROPERTIES)
+    return f"SELECT *, json_extract_string(properties, [{paths}]) AS _mat FROM ({canonical_sql})"
+
+
+def insert_staged(con: duckdb.DuckDBPyConnection, project: Project, staged: str) -> WriteResult:
+    """Insert the rows of temp table ``staged`` into ``project``; caller holds a transaction.
+
+    ``staged`` (an internal name, never user input) has the columns of
+    ``schema.CANONICAL_EVENT`` (non-null) and ``_mat`` as made by :func:`staged_select`. The
+    writer deletes duplicate rows from it: repeats of a uuid inside it (the first row, in
+    table order, is kept) and uuids already stored near its time span.
+    """
+    pid = project.project_id
+    total = con.execute(f"SELECT count(*), count(DISTINCT uuid) FROM {staged}").fetchone()
+    assert total is not None
+    rows, distinct = int(total[0]), int(total[1])
+    if rows == 0:
+        return WriteResult(0, 0)
+    if distinct < rows:  # rare: only then pay for the window
+        con.execute(
+            f"""DELETE FROM {staged} WHERE rowid IN (
+                  SELECT rowid FROM (SELECT rowid, row_number() OVER (
+                    PARTITION BY uuid ORDER BY rowid) AS n FROM {staged}) WHERE n > 1)"""
+        )
+    has_events = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE project_id = ? LIMIT 1)", [pid]
+    ).fetchone()
+    if has_events and has_events[0]:
+        window_days = int(settings.get("dedup_window_days"))
+        con.execute(
+            f"""DELETE FROM {staged} WHERE uuid IN (
+                  SELECT uuid FROM events
+                  WHERE project_id = $pid
+                    AND timestamp >= (SELECT min(timestamp) FROM {staged})
+                                     - INTERVAL {window_days} DAY
+                    AND timestamp <= (SELECT max(timestamp) FROM {staged})
+                                     + INTERVAL {window_days} DAY)""",
+            {"pid": pid},
+        )
+    inserted = int(con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0])  # type: ignore[index]
+    # new distinct_ids get the next person ids (dense, per store).
+    con.execute(
+        f"""INSERT INTO persons
+           SELECT $pid, distinct_id,
+                  (SELECT coalesce(max(person_id), 0) FROM persons)
+                    + row_number() OVER (ORDER BY first_ts, distinct_id)
+           FROM (SELECT distinct_id, min(timestamp) AS first_ts FROM {staged}
+                 GROUP BY distinct_id) AS n
+           WHERE NOT EXISTS (SELECT 1 FROM persons p
+                             WHERE p.project_id = $pid AND p.distinct_id = n.distinct_id)""",
+        {"pid": pid},
+    )
+    mat = ", ".join(f"n._mat[{i}]" for i in range(1, len(schema.MATERIALIZED_PROPERTIES) + 1))
+    con.execute(
+        f"""INSERT INTO events
+            SELECT $pid, n.uuid, n.event, n.distinct_id, p.person_id, n.timestamp,
+                   n.properties, {mat}, now()::TIMESTAMP
+            FROM {staged} AS n
+            JOIN (SELECT distinct_id, person_id FROM persons WHERE project_id = $pid) AS p
+              USING (distinct_id)""",
+        {"pid": pid},
+    )
+    return WriteResult(inserted=inserted, duplicates=rows - inserted)
+
+
 def write_events(store: Store, project: Project, events: pa.Table) -> WriteResult:
     """Write canonical events (schema ``schema.CANONICAL_EVENT``) into ``project``.
 
-    Returns how many were inserted and how many were skipped as duplicates.
+    One transaction. Returns how many were inserted and how many were skipped as duplicates.
     """
     if events.num_rows == 0:
         return WriteResult(0, 0)
     events = events.select([f.name for f in schema.CANONICAL_EVENT]).cast(schema.CANONICAL_EVENT)
-    con = store.duckdb
     name = next(_batch_names)
-    window_days = int(settings.get("dedup_window_days"))
-    pid = project.project_id
-    with store.write_lock():
-        con.register(name, events)
-        try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                # 1. the batch without in-batch repeats (first occurrence wins) and without
-                #    uuids already stored near the batch's time span.
-                has_events = con.execute(
-                    "SELECT count(*) FROM (SELECT 1 FROM events WHERE project_id = ? LIMIT 1)", [pid]
-                ).fetchone()[0]
-                stored_filter = ""
-                params: list[object] = []
-                if has_events:
-                    stored_filter = f"""
-                      AND uuid NOT IN (
-                        SELECT uuid FROM events
-                        WHERE project_id = ?
-                          AND timestamp >= (SELECT min(timestamp) FROM {name}) - INTERVAL {window_days} DAY
-                          AND timestamp <= (SELECT max(timestamp) FROM {name}) + INTERVAL {window_days} DAY)"""
-                    params.append(pid)
-                con.execute(
-                    f"""CREATE OR REPLACE TEMP TABLE _yunying_new AS
-                        SELECT * FROM (
-                          SELECT *, row_number() OVER (PARTITION BY uuid) AS _n FROM {name}
-                        ) WHERE _n = 1 {stored_filter}""",
-                    params,
-                )
-                inserted = con.execute("SELECT count(*) FROM _yunying_new").fetchone()[0]
-                # 2. new distinct_ids get the next person ids (dense, per store).
-                con.execute(
-                    """INSERT INTO persons
-                       SELECT ?, distinct_id,
-                              (SELECT coalesce(max(person_id), 0) FROM persons)
-                                + row_number() OVER (ORDER BY first_ts, distinct_id)
-                       FROM (SELECT distinct_id, min(timestamp) AS first_ts FROM _yunying_new
-                             GROUP BY distinct_id) AS n
-                       WHERE NOT EXISTS (SELECT 1 FROM persons p
-                                         WHERE p.project_id = ? AND p.distinct_id = n.distinct_id)""",
-                    [pid, pid],
-                )
-                # 3. the events themselves, with materialised property columns.
-                mat = ", ".join(
-                    f"json_extract_string(n.properties, '{json_pointer(prop)}')"
-                    for prop in schema.MATERIALIZED_PROPERTIES
-                )
-                con.execute(
-                    f"""INSERT INTO events
-                        SELECT ?, n.uuid, n.event, n.distinct_id, p.person_id, n.timestamp,
-                               n.properties, {mat}, now()::TIMESTAMP
-                        FROM _yunying_new AS n
-                        JOIN (SELECT distinct_id, person_id FROM persons WHERE project_id = ?) AS p
-                          USING (distinct_id)""",
-                    [pid, pid],
-                )
-                con.execute("DROP TABLE _yunying_new")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        finally:
-            con.unregister(name)
-    return WriteResult(inserted=int(inserted), duplicates=events.num_rows - int(inserted))
+    con = store.duckdb
+    con.register(name, events)
+    try:
+        with transaction(store):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_staged AS "
+                        + staged_select(f"SELECT * FROM {name}"))
+            result = insert_staged(con, project, f"{name}_staged")
+            con.execute(f"DROP TABLE {name}_staged")
+    finally:
+        con.unregister(name)
+    return result

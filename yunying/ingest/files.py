@@ -1,0 +1,174 @@
+"""File import: Parquet, CSV, JSON Lines (also gzipped) and Excel files -> the store.
+
+Contract of :func:`import_file`:
+
+* **One transaction per file**: all good rows of a file are committed together, or none
+  (an error mid-way rolls the whole file back). A file's bad rows never stop its good rows.
+* **Idempotent**: events carry their ``uuid`` or a content hash (see
+  :mod:`yunying.ingest.normalise`), and the writer skips uuids already stored, so importing
+  the same file again adds nothing (reported as duplicates).
+* **Dry run** does every step, then rolls the transaction back and writes no rejects file.
+* All parsing and validation runs inside DuckDB; Python only touches rejected rows and Excel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from yunying.ingest import rejects as rejects_mod
+from yunying.ingest.normalise import normalise_sql
+from yunying.ingest.rejects import Reject
+from yunying.ingest.sources import (
+    FileImportError,
+    detect_format,
+    drop_staging,
+    open_source,
+    used_params,
+)
+from yunying.ingest.writer import WriteResult, insert_staged, staged_select, transaction
+from yunying.store import Project, Store
+
+ProgressCallback = Callable[[str, float], None]
+"""Called with (step description, fraction done 0..1) while a file is being imported."""
+
+T = TypeVar("T")
+_tags = (f"{i}" for i in itertools.count())
+
+
+@dataclass
+class FileReport:
+    """What happened to one file."""
+
+    path: Path
+    unit: str  # "line" or "row": how rejects are located in this file
+    imported: int = 0
+    duplicates: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    rejects_path: Path | None = None
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejects)
+
+    def summary(self) -> str:
+        text = (f"{self.path.name}: {self.imported:,} imported, {self.duplicates:,} duplicates, "
+                f"{self.rejected:,} rejected")
+        if self.rejects_path is not None:
+            text += f" (see {self.rejects_path})"
+        return text
+
+
+def default_rejects_path(path: Path) -> Path:
+    """``events.csv`` -> ``events.csv.rejects.jsonl`` beside it."""
+    return path.with_name(path.name + ".rejects.jsonl")
+
+
+def check_paths(paths: list[Path]) -> None:
+    """Fail early (before importing anything) on a missing file or an unsupported type."""
+    for path in paths:
+        if not path.is_file():
+            raise FileImportError(f"{path}: no such file")
+        detect_format(path)
+
+
+def import_file(
+    store: Store,
+    project: Project,
+    path: Path,
+    *,
+    timezone: str,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+) -> FileReport:
+    """Import one file into ``project`` (naive timestamps read in ``timezone``).
+
+    ``now`` (UTC, naive) bounds the plausible future; default: the current time.
+    Raises :class:`FileImportError` when the file cannot be imported at all (nothing written).
+    """
+    con = store.duckdb
+    tag = next(_tags)
+    bound_now = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
+    report = FileReport(path, "line")
+    # progress is tracked for query_progress() but never printed by DuckDB itself
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    try:
+        with transaction(store, commit=not dry_run):
+            source = _run(con, progress, f"{path.name}: reading",
+                          lambda: open_source(con, path, tag))
+            report.unit = source.line_unit
+            sql, params = normalise_sql(source)
+            staged = f"_yunying_norm_{tag}"
+
+            def stage_and_write() -> WriteResult:
+                stage = f"CREATE OR REPLACE TEMP TABLE {staged} AS {staged_select(sql)}"
+                con.execute(stage, used_params(stage, {**params, "tz": timezone, "now": bound_now}))
+                report.rejects = rejects_mod.collect(con, source, staged)
+                if report.rejects:
+                    con.execute(f"DELETE FROM {staged} WHERE _reason IS NOT NULL")
+                return insert_staged(con, project, staged)
+
+            result = _run(con, progress, f"{path.name}: importing", stage_and_write)
+            report.imported, report.duplicates = result.inserted, result.duplicates
+            con.execute(f"DROP TABLE {staged}")
+            drop_staging(con, tag)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise FileImportError(f"{path}: import failed, nothing was written ({first})") from exc
+    return report
+
+
+def _run(con: duckdb.DuckDBPyConnection, progress: ProgressCallback | None, step: str,
+            work: Callable[[], T]) -> T:  # noqa: UP047 (Python 3.11)
+    """Run ``work`` (DuckDB statements), reporting DuckDB's query progress meanwhile."""
+    if progress is None:
+        return work()
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        percent = con.query_progress()
+        progress(step, max(0.0, min(1.0, percent / 100.0)) if percent >= 0 else 0.0)
+        worker.join(0.2)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    progress(step, 1.0)
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def save_rejects(reports: list[FileReport], shared_path: Path | None = None) -> None:
+    """Write each file's rejects beside it (or all of them to ``shared_path``).
+
+    A default rejects file left by an earlier run of a now-clean file is removed, so a
+    rejects file on disk always belongs to the latest import.
+    """
+    if shared_path is not None:
+        everything = [r for report in reports for r in report.rejects]
+        if everything:
+            rejects_mod.write(shared_path, everything)
+            for report in reports:
+                report.rejects_path = shared_path if report.rejects else None
+        return
+    for report in reports:
+        target = default_rejects_path(report.path)
+        if report.rejects:
+            rejects_mod.write(target, report.rejects)
+            report.rejects_path = target
+        else:
+            target.unlink(missing_ok=True)
