@@ -72,13 +72,16 @@ def staged_select(canonical_sql: str) -> str:
     return f"SELECT *, json_extract_string(properties, [{paths}]) AS _mat FROM ({canonical_sql})"
 
 
-def insert_staged(con: duckdb.DuckDBPyConnection, project: Project, staged: str) -> WriteResult:
+def insert_staged(
+    con: duckdb.DuckDBPyConnection, project: Project, staged: str, first_by: str = "rowid"
+) -> WriteResult:
     """Insert the rows of temp table ``staged`` into ``project``; caller holds a transaction.
 
     ``staged`` (an internal name, never user input) has the columns of
     ``schema.CANONICAL_EVENT`` (non-null) and ``_mat`` as made by :func:`staged_select`. The
-    writer deletes duplicate rows from it: repeats of a uuid inside it (the first row, in
-    table order, is kept) and uuids already stored near its time span.
+    writer deletes duplicate rows from it: repeats of a uuid inside it (the first row by
+    ``first_by``, an internal column name, is kept) and uuids already stored near its time
+    span.
     """
     pid = project.project_id
     total = con.execute(f"SELECT count(*), count(DISTINCT uuid) FROM {staged}").fetchone()
@@ -90,7 +93,7 @@ def insert_staged(con: duckdb.DuckDBPyConnection, project: Project, staged: str)
         con.execute(
             f"""DELETE FROM {staged} WHERE rowid IN (
                   SELECT rowid FROM (SELECT rowid, row_number() OVER (
-                    PARTITION BY uuid ORDER BY rowid) AS n FROM {staged}) WHERE n > 1)"""
+                    PARTITION BY uuid ORDER BY {first_by}) AS n FROM {staged}) WHERE n > 1)"""
         )
     has_events = con.execute(
         "SELECT count(*) FROM (SELECT 1 FROM events WHERE project_id = ? LIMIT 1)", [pid]
