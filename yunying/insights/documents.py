@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from yunying.store.connection import validate_timezone
 
@@ -85,13 +85,15 @@ class DateRangeDocument(Document):
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else validate_timezone(value)
 
-    @model_validator(mode="after")
-    def _ordered_dates(self) -> DateRangeDocument:
-        if self.date_from > self.date_to:
-            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
-        if (self.date_to - self.date_from).days > 3660:
+    @field_validator("date_to")
+    @classmethod
+    def _ordered_dates(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        date_from = info.data.get("date_from")
+        if date_from is not None and date_from > value:
+            raise ValueError(f"date_to {value} is before date_from {date_from}")
+        if date_from is not None and (value - date_from).days > 3660:
             raise ValueError("the date range may span at most ten years")
-        return self
+        return value
 
 
 def parse_window_seconds(text: str) -> int:
