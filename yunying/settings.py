@@ -26,12 +26,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db", str, "", "Path of the DuckDB store; empty means the user data dir."),
     Setting("default_timezone", str, "Asia/Shanghai", "Time zone of new projects (IANA name)."),
     Setting("query_timeout_ms", int, 60_000, "Longest a single insight query may run."),
-    Setting("max_result_rows", int, 100_000, "Row cap of one query result; beyond it the result is marked truncated."),
-    Setting("breakdown_limit", int, 25, "Default number of breakdown values kept; the rest are folded into $other."),
-    Setting("dedup_window_days", int, 7, "How far either side of an event's timestamp a duplicate uuid is looked for."),
+    Setting("max_result_rows", int, 100_000,
+            "Row cap of one query result; beyond it the result is marked truncated."),
+    Setting("breakdown_limit", int, 25,
+            "Default number of breakdown values kept; the rest are folded into $other."),
+    Setting("dedup_window_days", int, 7,
+            "How far either side of an event's timestamp a duplicate uuid is looked for."),
     Setting("import_batch_rows", int, 1_000_000, "Rows read and committed per import batch."),
     Setting("duckdb_threads", int, 0, "Threads DuckDB may use; 0 means all cores."),
-    Setting("duckdb_memory_limit", str, "", "DuckDB memory limit such as '4GB'; empty means DuckDB's default."),
+    Setting("duckdb_memory_limit", str, "",
+            "DuckDB memory limit such as '4GB'; empty means DuckDB's default."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

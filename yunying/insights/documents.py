@@ -100,5 +100,7 @@ def parse_window_seconds(text: str) -> int:
     """``"7d"`` -> 604800. Units: s, m, h, d, w. Raises ValueError naming the accepted form."""
     match = _WINDOW.match(text)
     if not match or int(match.group(1)) == 0:
-        raise ValueError(f"window {text!r} must be a positive number and a unit s, m, h, d or w, e.g. '7d' or '30m'")
+        raise ValueError(
+            f"window {text!r} must be a positive number and a unit s, m, h, d or w, e.g. '7d' or '30m'"
+        )
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]

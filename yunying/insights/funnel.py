@@ -14,7 +14,12 @@ from pydantic import Field, field_validator
 from yunying.insights.base import QueryContext, Result
 from yunying.insights.daterange import DateRange
 from yunying.insights.documents import (
-    ANY_EVENT, DateRangeDocument, Document, EventName, Filters, parse_window_seconds,
+    ANY_EVENT,
+    DateRangeDocument,
+    Document,
+    EventName,
+    Filters,
+    parse_window_seconds,
 )
 from yunying.insights.filters import event_matches
 from yunying.insights.funnel_kernel import dense_ids, funnel_pass

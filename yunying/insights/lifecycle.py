@@ -9,8 +9,8 @@ import ibis
 
 from yunying.insights.base import QueryContext, Result
 from yunying.insights.daterange import DateRange, bucket_label, bucket_start_date
-from yunying.insights.filters import event_matches
 from yunying.insights.documents import DateRangeDocument, Document, EventName, Interval
+from yunying.insights.filters import event_matches
 
 
 class LifecycleQuery(DateRangeDocument):

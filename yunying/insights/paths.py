@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
-
 import ibis
+from pydantic import Field
 
 from yunying.insights.base import QueryContext, Result
 from yunying.insights.daterange import DateRange

@@ -8,8 +8,8 @@ from pydantic import Field
 
 from yunying.insights.base import QueryContext, Result
 from yunying.insights.daterange import DateRange, bucket_label
-from yunying.insights.filters import event_matches
 from yunying.insights.documents import DateRangeDocument, Document, EventName, Filters, Period
+from yunying.insights.filters import event_matches
 
 
 class RetentionQuery(DateRangeDocument):

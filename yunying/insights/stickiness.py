@@ -6,8 +6,8 @@ from typing import Literal
 
 from yunying.insights.base import QueryContext, Result
 from yunying.insights.daterange import DateRange
-from yunying.insights.filters import event_matches
 from yunying.insights.documents import DateRangeDocument, Document, EventName, Period
+from yunying.insights.filters import event_matches
 
 
 class StickinessQuery(DateRangeDocument):

@@ -10,10 +10,10 @@ from pydantic import Field, model_validator
 
 from yunying.insights.base import InsightError, QueryContext, Result
 from yunying.insights.daterange import DateRange, bucket_label
+from yunying.insights.documents import DateRangeDocument, Document, EventName, Filters, Interval
 from yunying.insights.filters import event_matches
 from yunying.insights.formula import FormulaError, parse_formula
 from yunying.store.properties import property_number, property_string
-from yunying.insights.documents import DateRangeDocument, Document, EventName, Filters, Interval
 
 Math = Literal["total", "unique_users", "sum", "avg", "min", "max", "median", "p90"]
 VALUE_MATHS = {"sum", "avg", "min", "max", "median", "p90"}
