@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from yunying import settings
 from yunying.cli import app
 from yunying.cli.common import (
     DbOption,
@@ -107,7 +108,7 @@ def _project(store: Store, name: str, timezone: str | None, dry_run: bool) -> Pr
     except UnknownProjectError:
         pass
     if dry_run:  # not created: a dry run writes nothing
-        return Project(-1, name, timezone or "Asia/Shanghai")
+        return Project(-1, name, timezone or settings.get("default_timezone"))
     try:
         created = store.create_project(name, timezone)
     except ValueError as exc:

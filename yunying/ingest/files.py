@@ -112,12 +112,9 @@ def import_file(
             def stage_and_write() -> WriteResult:
                 stage = f"CREATE OR REPLACE TEMP TABLE {staged} AS {staged_select(sql)}"
                 # row order is carried by _line, so DuckDB need not keep it: faster, in parallel
-                con.execute("SET preserve_insertion_order = false")
-                try:
-                    con.execute(stage, used_params(stage, {**params, "tz": timezone,
-                                                           "now": bound_now}))
-                finally:
-                    con.execute("RESET preserve_insertion_order")
+                con.execute("SET preserve_insertion_order = false")  # reset below
+                con.execute(stage, used_params(stage, {**params, "tz": timezone, "now": bound_now}))
+                con.execute("RESET preserve_insertion_order")
                 report.rejects = rejects_mod.collect(con, source, staged)
                 if report.rejects:
                     con.execute(f"DELETE FROM {staged} WHERE _reason IS NOT NULL")
@@ -130,6 +127,8 @@ def import_file(
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise FileImportError(f"{path}: import failed, nothing was written ({first})") from exc
+    finally:
+        con.execute("RESET preserve_insertion_order")
     return report
 
 

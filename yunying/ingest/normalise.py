@@ -56,7 +56,10 @@ def normalise_sql(source: Source) -> tuple[str, dict[str, object]]:
 
 
 def _nonblank(text_sql: str) -> str:
-    return f"CASE WHEN trim({text_sql}) <> '' THEN {text_sql} END"
+    """``text_sql``, or NULL when it is empty or only spaces/tabs (trim only for those cases)."""
+    t = text_sql
+    return (f"CASE WHEN {t} = '' THEN NULL WHEN left({t}, 1) IN (' ', chr(9)) AND trim({t}) = '' "
+            f"THEN NULL ELSE {t} END")
 
 
 def _tabular(source: Source) -> tuple[str, dict[str, object]]:
@@ -65,8 +68,10 @@ def _tabular(source: Source) -> tuple[str, dict[str, object]]:
     ts_type = cols["timestamp"]
     uuid_sql, uuid_bad = "NULL::VARCHAR", "false"
     if "uuid" in cols:
-        if cols["uuid"] in ("VARCHAR", "UUID"):
-            uuid_sql = _nonblank(f"{col['uuid']}::VARCHAR")
+        if cols["uuid"] == "UUID":
+            uuid_sql = f"{col['uuid']}::VARCHAR"
+        elif cols["uuid"] == "VARCHAR":
+            uuid_sql = _nonblank(col["uuid"])
         else:
             uuid_bad = f"({col['uuid']} IS NOT NULL)"
     base, props_bad = _tabular_properties(cols.get("properties"), col.get("properties"))
