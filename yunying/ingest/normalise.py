@@ -18,6 +18,8 @@ Column names and keys reach SQL only as quoted identifiers or bound parameters.
 
 from __future__ import annotations
 
+import json
+
 from yunying.ingest import timestamps
 from yunying.ingest.sources import LINE, TEXT, Source, quote_ident
 
@@ -109,7 +111,8 @@ def _extras_object(
     """JSON object text of the extra columns, NULL/blank/non-finite cells left out."""
     if not extra:
         return None, {}
-    pieces, params = [], {}
+    pieces: list[str] = []
+    params: dict[str, object] = {}
     for i, (name, sql_type) in enumerate(extra.items()):
         ref = col[name]
         if sql_type == "VARCHAR":
@@ -129,8 +132,6 @@ def _extras_object(
 
 
 def _json_string(text: str) -> str:
-    import json
-
     return json.dumps(text, ensure_ascii=False)
 
 
