@@ -102,8 +102,26 @@ class DuckDBLogLoader:
         self.store.close()
 
 
-# Engine name -> loader class; the Spark engineer adds "spark" here.
-LOG_LOADERS: dict[str, Callable[[], Any]] = {"duckdb": DuckDBLogLoader}
+class SparkLogLoader(DuckDBLogLoader):
+    """Writes through DuckDB (the one writer), then publishes the store to Spark and queries
+    Spark. Slow (a copy per log): opt in with ``--engines spark``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from yunying.store.spark import connect_spark
+
+        self.spark = connect_spark()
+
+    def __call__(self, events: list[Event], timezone: str) -> LoadedLog:
+        from yunying.store.spark import copy_to_spark
+
+        log = super().__call__(events, timezone)
+        copy_to_spark(self.store, self.spark)
+        return LoadedLog(self.spark, log.project, events)
+
+
+# Engine name -> loader class.
+LOG_LOADERS: dict[str, Callable[[], Any]] = {"duckdb": DuckDBLogLoader, "spark": SparkLogLoader}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -179,8 +179,9 @@ def event_names(any_event: bool = True) -> st.SearchStrategy[str]:
 def date_ranges(draw: st.DrawFn, scenario: Scenario, max_days: int = 14) -> Document:
     """``date_from``/``date_to`` (ISO strings) around the log; sometimes far from every event,
     and ``timezone`` omitted (the project's), the project's, or another zone."""
-    offset = draw(st.one_of(st.integers(-SPAN_DAYS - 2, SPAN_DAYS),
-                            st.sampled_from([-40, 30])))
+    offset = draw(st.one_of(st.sampled_from([0, 0, -1, 1]),  # on or next to the DST switch
+                            st.integers(-SPAN_DAYS - 2, SPAN_DAYS),
+                            st.sampled_from([-40, 30])))  # far from every event
     date_from = scenario.centre + dt.timedelta(days=offset)
     date_to = date_from + dt.timedelta(days=draw(st.integers(0, max_days)))
     doc: Document = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}

@@ -8,26 +8,54 @@ plus checks of the oracle's own property rules against DuckDB.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from typing import Any
 
 import duckdb
 import oracle
 import pytest
 from conftest import LogLoader
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from strategies import Case, cases, examples
 
 
 def _check(load_log: LogLoader, case: Case) -> None:
     log = load_log(case.scenario.events, case.scenario.timezone)
-    oracle.assert_same(log.run(case.document), log.oracle(case.document))
+    expected = log.oracle(case.document)
+    if case.document["kind"] == "trends":
+        assume(not _formula_over_missing_breakdown(case.document, expected))
+    oracle.assert_same(log.run(case.document), expected)
+
+
+def _formula_over_missing_breakdown(document: dict[str, Any], expected: dict[str, Any]) -> bool:
+    """A formula over a breakdown where some series has no events at all: a known runner bug
+    (InsightError "formula uses series A, but the series are …"), pinned down by
+    :func:`test_formula_over_empty_breakdown_is_not_an_error`; skipped here so the random
+    test keeps looking for other differences."""
+    if not (document.get("formula") and document.get("breakdown")):
+        return False
+    letters = {chr(65 + i) for i in range(len(document["series"]))}
+    parts = ("current", "previous") if document.get("compare") else ("current",)
+    return any(
+        {s["label"] for s in expected["series"] if s["compare"] == part and s["math"] != "formula"}
+        < letters for part in parts)
 
 
 @settings(max_examples=examples(60))
 @given(case=cases("trends"))
 def test_trends_matches_oracle(load_log: LogLoader, case: Case) -> None:
     _check(load_log, case)
+
+
+def test_formula_over_empty_breakdown_is_not_an_error(load_log: LogLoader) -> None:
+    """docs 'Formula': a breakdown value missing from one series counts as 0 there; an event
+    that does not exist is not an error. No events at all: no breakdown values, no error."""
+    log = load_log([], "Asia/Shanghai")
+    document = {"kind": "trends", "date_from": "2024-01-01", "date_to": "2024-01-01",
+                "series": [{"event": "view"}], "breakdown": "plan", "formula": "A*2"}
+    oracle.assert_same(log.run(document), log.oracle(document))
 
 
 @settings(max_examples=examples(60))
@@ -104,3 +132,22 @@ def test_quantile_is_numpys_linear() -> None:
     for values in ([1.0], [3.0, 1.0], [1.0, 2.0, 4.0, 8.0, 100.0], [5.0, 5.0, -1.0]):
         for q in (0.5, 0.9):
             assert oracle.quantile(values, q) == pytest.approx(float(numpy.quantile(values, q)))
+
+
+def test_numeric_value_is_a_decimal_number(load_log: LogLoader) -> None:
+    """docs 'Property values': the numeric value is the string form *read as a decimal
+    number*. ``"nan"``, ``"inf"``, ``"Infinity"`` and ``"1_000"`` are not decimal numbers, so
+    they are skipped by the value maths and fail ``gt``; one such string must not turn a sum
+    into NaN."""
+    texts = ["nan", "inf", "Infinity", "1_000", "-inf", 5]
+    log = load_log([
+        {"uuid": f"n{i}", "event": "e", "distinct_id": "a",
+         "timestamp": dt.datetime(2024, 1, 1, 4), "properties": {"p": text}}
+        for i, text in enumerate(texts)
+    ], "Asia/Shanghai")
+    base = {"kind": "trends", "date_from": "2024-01-01", "date_to": "2024-01-01"}
+    for series in ({"event": "e", "math": "sum", "property": "p"},
+                   {"event": "e", "math": "max", "property": "p"},
+                   {"event": "e", "filters": [{"property": "p", "operator": "gt", "value": 1}]}):
+        document = {**base, "series": [series]}
+        oracle.assert_same(log.run(document), log.oracle(document))
