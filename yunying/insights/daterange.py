@@ -175,8 +175,18 @@ class DateRange:
         raise ValueError(f"unknown interval {unit!r}")
 
     def in_range(self, ts: ir.TimestampValue) -> ir.BooleanValue:
-        """Exact test 'local date of ts is within [date_from, date_to]' (plus a pruning test)."""
+        """Exact test 'local date of ts is within [date_from, date_to]'.
+
+        With one UTC offset over the range (zones without DST, such as Asia/Shanghai) it is a
+        plain UTC interval; otherwise a pruning interval plus the test on the local day index.
+        """
         lo, hi = self.utc_bounds()
+        segments = offset_segments(self.zone, lo, hi)
+        if len(segments) == 1:
+            shift = dt.timedelta(seconds=segments[0][1])
+            start = dt.datetime.combine(self.date_from, dt.time()) - shift
+            end = dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time()) - shift
+            return (ts >= ibis.literal(start, "timestamp")) & (ts < ibis.literal(end, "timestamp"))
         day = self.bucket_index(ts, "day")
         return (
             (ts >= ibis.literal(lo, "timestamp"))

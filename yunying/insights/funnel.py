@@ -84,9 +84,18 @@ def _fetch_rows(query: FunnelQuery, ctx: QueryContext, daterange: DateRange) -> 
     """One row per event matching at least one step: person, timestamp, step mask, value."""
     table = ctx.events_in(daterange, query.filters)
     mask: ir.IntegerValue = ibis.literal(0, "int64")
-    for i, step in enumerate(query.steps):
-        matches = event_matches(table, step.event, step.filters, ctx.engine)
-        mask = mask + ibis.ifelse(matches, ibis.literal(1 << i, "int64"), ibis.literal(0, "int64"))
+    if all(not step.filters for step in query.steps) and ANY_EVENT not in {s.event for s in query.steps}:
+        # Steps by name only: one CASE on the event name (an event matching several steps
+        # carries all their bits).
+        bits: dict[str, int] = {}
+        for i, step in enumerate(query.steps):
+            bits[step.event] = bits.get(step.event, 0) | (1 << i)
+        mask = table.event.cases(*((name, ibis.literal(bit, "int64")) for name, bit in bits.items()),
+                                 else_=ibis.literal(0, "int64"))
+    else:
+        for i, step in enumerate(query.steps):
+            matches = event_matches(table, step.event, step.filters, ctx.engine)
+            mask = mask + ibis.ifelse(matches, ibis.literal(1 << i, "int64"), ibis.literal(0, "int64"))
     columns: dict[str, ir.Value] = {"person_id": table.person_id, "timestamp": table.timestamp,
                                     "mask": mask}
     if query.breakdown:

@@ -83,40 +83,60 @@ def dense_ids(person: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 @njit(cache=True)
-def _order_by_person_time(person, ts, n_persons):  # pragma: no cover - compiled
-    counts = np.zeros(n_persons + 1, np.int64)
-    for i in range(person.shape[0]):
-        counts[person[i] + 1] += 1
+def _group_by_person(person, ts, masks, codes, n_persons):  # pragma: no cover - compiled
+    """Rows moved into person order (counting sort), each person's rows ordered by time.
+
+    Moving the values themselves (not an index) makes the scan read memory front to back.
+    """
+    n = person.shape[0]
+    starts = np.zeros(n_persons + 1, np.int64)
+    for i in range(n):
+        starts[person[i] + 1] += 1
     for p in range(n_persons):
-        counts[p + 1] += counts[p]
-    starts = counts.copy()
-    order = np.empty(person.shape[0], np.int64)
-    fill = counts[:-1].copy()
-    for i in range(person.shape[0]):
-        order[fill[person[i]]] = i
+        starts[p + 1] += starts[p]
+    fill = starts[:-1].copy()
+    ts_s = np.empty(n, np.int64)
+    mask_s = np.empty(n, np.int64)
+    code_s = np.empty(n, np.int64)
+    for i in range(n):
+        at = fill[person[i]]
         fill[person[i]] += 1
+        ts_s[at] = ts[i]
+        mask_s[at] = masks[i]
+        code_s[at] = codes[i]
     for p in range(n_persons):
         a, b = starts[p], starts[p + 1]
-        inversions = 0
+        sorted_already = True
         for k in range(a + 1, b):
-            if ts[order[k]] < ts[order[k - 1]]:
-                inversions += 1
-        if inversions == 0:
+            if ts_s[k] < ts_s[k - 1]:
+                sorted_already = False
+                break
+        if sorted_already:
             continue
-        if inversions * 16 > (b - a) or b - a > 4096:
-            seg = order[a:b].copy()
-            idx = np.argsort(ts[seg], kind="mergesort")
-            order[a:b] = seg[idx]
-        else:
+        if b - a <= 64:  # insertion sort in place: no allocation for the many short runs
             for k in range(a + 1, b):
-                item = order[k]
-                key = ts[item]
+                t, mk, cd = ts_s[k], mask_s[k], code_s[k]
                 m = k - 1
-                while m >= a and ts[order[m]] > key:
-                    order[m + 1] = order[m]
+                while m >= a and ts_s[m] > t:
+                    ts_s[m + 1], mask_s[m + 1], code_s[m + 1] = ts_s[m], mask_s[m], code_s[m]
                     m -= 1
-                order[m + 1] = item
-    return order, starts
+                ts_s[m + 1], mask_s[m + 1], code_s[m + 1] = t, mk, cd
+        else:
+            idx = np.argsort(ts_s[a:b], kind="mergesort")
+            ts_s[a:b] = ts_s[a:b][idx]
+            mask_s[a:b] = mask_s[a:b][idx]
+            code_s[a:b] = code_s[a:b][idx]
+    return ts_s, mask_s, code_s, starts
+
+
+@njit(cache=True)
+def _extend(best, reach, p, level, start, t):  # pragma: no cover - compiled
+    """A chain with ``start`` reaches ``level`` at time ``t``; returns the level."""
+    if start > best[level]:
+        best[level] = start
+    if reach[p, level - 1] == NONE:
+        reach[p, level - 1] = t
+    return level
 
 
 @njit(cache=True)
@@ -126,13 +146,12 @@ def funnel_pass(person, ts, masks, codes, n_persons, n_steps, window_us):  # pra
     ``person`` are dense ids 0..n_persons-1. Returns (level[n], reach[n, n_steps], code[n]);
     persons without rows have level 0.
     """
-    order, starts = _order_by_person_time(person, ts, n_persons)
+    ts, masks, codes, starts = _group_by_person(person, ts, masks, codes, n_persons)
     level = np.zeros(n_persons, np.int64)
     reach = np.full((n_persons, n_steps), NONE, np.int64)
     code_out = np.full(n_persons, -1, np.int64)
     best = np.empty(n_steps + 1, np.int64)
     new_best = np.empty(n_steps + 1, np.int64)
-    gm = np.empty(64, np.int64)
     for p in range(n_persons):
         a, b = starts[p], starts[p + 1]
         if a == b:
@@ -142,43 +161,51 @@ def funnel_pass(person, ts, masks, codes, n_persons, n_steps, window_us):  # pra
         first_step1 = NONE
         k = a
         while k < b:
-            t = ts[order[k]]
-            e = k
-            while e < b and ts[order[e]] == t:
+            t = ts[k]
+            e = k + 1
+            while e < b and ts[e] == t:
                 e += 1
-            g = e - k
-            if g > gm.shape[0]:
-                gm = np.empty(g * 2, np.int64)
-            simple = True
-            for r in range(g):
-                mk = masks[order[k + r]]
-                gm[r] = mk
-                if mk & (mk - 1):
-                    simple = False
-                if mk & 1:
-                    c = codes[order[k + r]]
-                    if first_step1 == NONE or t < first_step1:
+            for r in range(k, e):  # breakdown: earliest step-1 event, smallest value on ties
+                if masks[r] & 1:
+                    if first_step1 == NONE:
                         first_step1 = t
-                        code_out[p] = c
-                    elif t == first_step1 and c < code_out[p]:
-                        code_out[p] = c
-            new_best[:] = best
-            for j in range(n_steps):
-                if j == 0:
-                    start = t
-                else:
-                    start = best[j]
-                    if start == NONE or t - start > window_us:
+                        code_out[p] = codes[r]
+                    elif t == first_step1 and codes[r] < code_out[p]:
+                        code_out[p] = codes[r]
+            if e - k == 1:
+                # One event: it fills one step of a chain. Taking its steps from the highest
+                # down reads every best[s] before this event can change it.
+                mk = masks[k]
+                for s in range(n_steps - 1, -1, -1):
+                    if not (mk >> s) & 1:
                         continue
-                m = _run_length(j, n_steps, gm, 0, g, simple)
-                for i in range(1, m + 1):
-                    if start > new_best[j + i]:
-                        new_best[j + i] = start
-                    if reach[p, j + i - 1] == NONE:
-                        reach[p, j + i - 1] = t
-                    if j + i > top:
-                        top = j + i
-            best[:] = new_best
+                    if s == 0:
+                        reached = _extend(best, reach, p, 1, t, t)
+                    elif best[s] != NONE and t - best[s] <= window_us:
+                        reached = _extend(best, reach, p, s + 1, best[s], t)
+                    else:
+                        continue
+                    if reached > top:
+                        top = reached
+            else:
+                simple = True
+                for r in range(k, e):
+                    if masks[r] & (masks[r] - 1):
+                        simple = False
+                new_best[:] = best
+                for j in range(n_steps):
+                    if j == 0:
+                        start = t
+                    else:
+                        start = best[j]
+                        if start == NONE or t - start > window_us:
+                            continue
+                    m = _run_length(j, n_steps, masks, k, e, simple)
+                    for i in range(1, m + 1):
+                        reached = _extend(new_best, reach, p, j + i, start, t)
+                        if reached > top:
+                            top = reached
+                best[:] = new_best
             k = e
         level[p] = top
     return level, reach, code_out

@@ -137,7 +137,7 @@ def _one_series(query: TrendsQuery, ctx: QueryContext, series: TrendsSeries, lab
 
 def _formula_series(query: TrendsQuery, series: list[TrendsSeriesResult]) -> list[TrendsSeriesResult]:
     assert query.formula is not None
-    letters = {s.label for s in series}
+    letters = {chr(65 + i) for i in range(len(query.series))}
     try:
         evaluate = parse_formula(query.formula, letters)
     except FormulaError as exc:

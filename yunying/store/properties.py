@@ -45,6 +45,12 @@ def property_string(table: ir.Table, key: str, engine: str) -> ir.StringValue:
     return _duckdb_json_string(table.properties, ibis.literal(json_pointer(key)))
 
 
+# A decimal number as docs/metrics.md defines it: optional blanks, sign, digits with an
+# optional point, optional exponent. Engines' own casts disagree on 'nan', 'inf', '1_000'.
+DECIMAL_NUMBER = r"^[ \t\n\r\f\v]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\f\v]*$"
+
+
 def property_number(table: ir.Table, key: str, engine: str) -> ir.FloatingValue:
     """The numeric value of property ``key``: its string form read as a number, else null."""
-    return property_string(table, key, engine).try_cast("float64")
+    text = property_string(table, key, engine)
+    return ibis.ifelse(text.re_search(DECIMAL_NUMBER), text.try_cast("float64"), ibis.null("float64"))
