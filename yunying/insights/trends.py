@@ -83,41 +83,41 @@ def _value_expr(table: ir.Table, series: TrendsSeries, engine: str) -> ir.Scalar
     return getattr(number, {"avg": "mean"}.get(series.math, series.math))()
 
 
-def _breakdown_column(table: ir.Table, query: TrendsQuery,
-                      engine: str) -> tuple[ir.StringValue, list[str | None]]:
-    """The breakdown value, values outside the top ``breakdown_limit`` folded to $other, and
-    the order of the reported values (by number of events, ties by value, null last)."""
-    assert query.breakdown is not None
-    value = property_string(table, query.breakdown, engine)
-    ranked = (
-        table.select(v=value).group_by("v").agg(n=ibis._.count())
-        .order_by([ibis.desc("n"), ibis.asc("v", nulls_first=False)])
-        .limit(query.breakdown_limit + 1)
-        .to_pyarrow().column("v").to_pylist()
-    )
-    if len(ranked) <= query.breakdown_limit:
-        return value, ranked
-    kept = ranked[: query.breakdown_limit]
-    named = [v for v in kept if v is not None]
-    keep = value.isin(named).fill_null(False) if named else ibis.literal(False)
-    if None in kept:
-        keep = keep | value.isnull()
-    return ibis.ifelse(keep, value, ibis.literal(OTHER, "string")), [*kept, OTHER]
+def _rank(counts: dict[str | None, int]) -> list[str | None]:
+    """Breakdown values by number of events (descending), ties by value, null last."""
+    return sorted(counts, key=lambda v: (-counts[v], v is None, v or ""))
 
 
 def _one_series(query: TrendsQuery, ctx: QueryContext, series: TrendsSeries, label: str,
                 daterange: DateRange, compare: str) -> list[TrendsSeriesResult]:
     table = ctx.events_in(daterange, query.filters)
     table = table.filter(event_matches(table, series.event, series.filters, ctx.engine))
-    keys: dict[str, ir.Value] = {}
+    table = table.mutate(_bucket=daterange.bucket_index(table.timestamp, query.interval))
     order: list[str | None] = [None]
+    keys: list[str] = []
     if query.breakdown:
-        keys["breakdown_value"], order = _breakdown_column(table, query, ctx.engine)
-    table = table.mutate(_bucket=daterange.bucket_index(table.timestamp, query.interval), **keys)
-    value = _value_expr(table, series, ctx.engine)
+        # One pass gives the ranking and, unless values must be folded, the totals.
+        keys = ["breakdown_value"]
+        raw = property_string(table, query.breakdown, ctx.engine)
+        table = table.mutate(breakdown_value=raw)
+        value = _value_expr(table, series, ctx.engine)
+        totals = table.group_by(keys).agg(_n=table.count(), _value=value).to_pyarrow().to_pylist()
+        order = _rank({row["breakdown_value"]: row["_n"] for row in totals})
+        if len(order) > query.breakdown_limit:
+            kept = order[: query.breakdown_limit]
+            named = [v for v in kept if v is not None]
+            raw = table.breakdown_value
+            keep = raw.isin(named).fill_null(False) if named else ibis.literal(False)
+            if None in kept:
+                keep = keep | raw.isnull()
+            table = table.mutate(breakdown_value=ibis.ifelse(keep, raw, ibis.literal(OTHER, "string")))
+            value = _value_expr(table, series, ctx.engine)
+            order = [*kept, OTHER]
+            totals = table.group_by(keys).agg(_value=value).to_pyarrow().to_pylist()
+    else:
+        value = _value_expr(table, series, ctx.engine)
+        totals = [{"_value": table.aggregate(_value=value).to_pyarrow().column("_value")[0].as_py()}]
     per_bucket = table.group_by(["_bucket", *keys]).agg(_value=value).to_pyarrow().to_pylist()
-    totals = table.group_by(list(keys)).agg(_value=value).to_pyarrow().to_pylist() if keys else \
-        [{"_value": table.aggregate(_value=value).to_pyarrow().column("_value")[0].as_py()}]
     buckets = daterange.bucket_indexes(query.interval)
     dates = [bucket_label(query.interval, b) for b in buckets]
     by_value: dict[str | None, dict[int, float]] = {}
