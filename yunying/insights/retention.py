@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import ibis
 from pydantic import Field
 
 from yunying.insights.base import QueryContext, Result
@@ -54,10 +55,13 @@ def run(query: RetentionQuery, ctx: QueryContext) -> RetentionResult:
     joined = cohorts.join(returns, "person_id")
     joined = joined.mutate(offset=joined.bucket - joined.cohort)
     joined = joined.filter(joined.offset.between(1, query.periods))
-    returned = joined.group_by(["cohort", "offset"]).agg(users=joined.person_id.nunique())
-    sizes = {r["cohort"]: r["size"] for r in
-             cohorts.group_by("cohort").agg(size=cohorts.count()).to_pyarrow().to_pylist()}
-    back = {(r["cohort"], r["offset"]): r["users"] for r in returned.to_pyarrow().to_pylist()}
+    # Cohort sizes ride along as offset 0, so one query answers the whole table; returns are
+    # distinct per (person, bucket), so a row count is a user count.
+    members = cohorts.select("cohort", offset=ibis.literal(0, "int64"), person_id="person_id")
+    returned = joined.select("cohort", offset=joined.offset.cast("int64"), person_id="person_id")
+    counts = members.union(returned).group_by(["cohort", "offset"]).agg(users=ibis._.count())
+    back = {(r["cohort"], r["offset"]): r["users"] for r in counts.to_pyarrow().to_pylist()}
+    sizes = {cohort: users for (cohort, offset), users in back.items() if offset == 0}
     buckets = daterange.bucket_indexes(unit)
     last = buckets[-1]
     result = []
