@@ -66,6 +66,7 @@ class Scenario:
     timezone: str
     centre: dt.date
     events: list[Event]
+    names: tuple[str, ...] = EVENT_NAMES  # the event names the log uses
 
     def __repr__(self) -> str:
         rows = ",\n    ".join(
@@ -90,9 +91,13 @@ _SPECIAL_TIMES = (
 
 
 @st.composite
-def timestamps(draw: st.DrawFn, timezone: str, centre: dt.date) -> dt.datetime:
-    """A UTC instant near ``centre``, often on a local boundary or in a DST switch."""
-    day = centre + dt.timedelta(days=draw(st.integers(-SPAN_DAYS, SPAN_DAYS)))
+def timestamps(draw: st.DrawFn, timezone: str, centre: dt.date,
+               busy_days: tuple[int, ...] = (0,)) -> dt.datetime:
+    """A UTC instant near ``centre`` — mostly on one of the ``busy_days`` (offsets from the
+    centre), often on a local boundary or in a DST switch."""
+    offsets = st.integers(-SPAN_DAYS, SPAN_DAYS)
+    day = centre + dt.timedelta(days=draw(st.sampled_from(busy_days) if draw(st.integers(0, 3))
+                                          else offsets))
     kind = draw(st.sampled_from(["special", "special", "hour", "any", "utc_midnight"]))
     if kind == "utc_midnight":
         return dt.datetime.combine(day, dt.time())
@@ -122,15 +127,19 @@ def scenarios(draw: st.DrawFn, max_events: int = 40) -> Scenario:
     timezone = draw(st.sampled_from(ZONES))
     centre = draw(st.sampled_from(CENTRES[timezone]) if draw(st.integers(0, 3)) else
                   st.sampled_from([d for ds in CENTRES.values() for d in ds]))
-    pool = draw(st.lists(timestamps(timezone, centre), min_size=1, max_size=8))
+    # Events crowd on a few local days (the centre — a DST switch day — and its neighbours
+    # most of all) so that short ranges and hourly buckets see data.
+    busy_days = (0, *draw(st.lists(st.integers(-3, 3) | st.integers(-SPAN_DAYS, SPAN_DAYS),
+                                   max_size=3)))
+    pool = draw(st.lists(timestamps(timezone, centre, busy_days), min_size=1, max_size=8))
     users = draw(st.lists(st.sampled_from(USERS), min_size=1, max_size=5, unique=True))
     names = draw(st.lists(st.sampled_from(EVENT_NAMES), min_size=1, max_size=5, unique=True))
-    n = draw(st.integers(0, max_events))
+    n = draw(st.integers(0, max_events) | st.integers(max_events // 2, max_events))
     uuids = draw(st.lists(st.uuids(), min_size=n, max_size=n, unique=True))
     events = []
     for uuid in uuids:
         fresh = not draw(st.integers(0, 2))  # one in three: a new instant, else a tie
-        ts = draw(timestamps(timezone, centre) if fresh else st.sampled_from(pool))
+        ts = draw(timestamps(timezone, centre, busy_days) if fresh else st.sampled_from(pool))
         events.append({
             "uuid": str(uuid),
             "event": draw(st.sampled_from(names)),
@@ -138,7 +147,7 @@ def scenarios(draw: st.DrawFn, max_events: int = 40) -> Scenario:
             "timestamp": ts,
             "properties": draw(PROPERTIES),
         })
-    return Scenario(timezone, centre, events)
+    return Scenario(timezone, centre, events, tuple(names))
 
 
 # ----------------------------------------------------------------------------- documents
@@ -170,17 +179,18 @@ def filter_lists(max_size: int = 2) -> st.SearchStrategy[list[dict[str, Any]]]:
     return st.lists(filters_(), max_size=max_size)
 
 
-def event_names(any_event: bool = True) -> st.SearchStrategy[str]:
+def event_names(scenario: Scenario, any_event: bool = True) -> st.SearchStrategy[str]:
+    """Mostly a name the log uses; sometimes ``$any``, another name or one never seen."""
     options = (*EVENT_NAMES, MISSING_EVENT) + (("$any",) if any_event else ())
-    return st.sampled_from(options)
+    return st.sampled_from(scenario.names) | st.sampled_from(scenario.names) | st.sampled_from(options)
 
 
 @st.composite
 def date_ranges(draw: st.DrawFn, scenario: Scenario, max_days: int = 14) -> Document:
     """``date_from``/``date_to`` (ISO strings) around the log; sometimes far from every event,
     and ``timezone`` omitted (the project's), the project's, or another zone."""
-    offset = draw(st.one_of(st.sampled_from([0, 0, -1, 1]),  # on or next to the DST switch
-                            st.integers(-SPAN_DAYS - 2, SPAN_DAYS),
+    near = st.sampled_from([0, 0, -1, 1])  # on or next to the DST switch (the busiest day)
+    offset = draw(st.one_of(near, near, near, st.integers(-SPAN_DAYS - 2, SPAN_DAYS),
                             st.sampled_from([-40, 30])))  # far from every event
     date_from = scenario.centre + dt.timedelta(days=offset)
     date_to = date_from + dt.timedelta(days=draw(st.integers(0, max_days)))
@@ -188,8 +198,7 @@ def date_ranges(draw: st.DrawFn, scenario: Scenario, max_days: int = 14) -> Docu
     zone = draw(st.sampled_from([None, None, scenario.timezone, *ZONES]))
     if zone is not None:
         doc["timezone"] = zone
-    filters = draw(filter_lists(1))
-    if filters:
+    if not draw(st.integers(0, 2)) and (filters := draw(filter_lists(1))):
         doc["filters"] = filters
     return doc
 
@@ -209,7 +218,7 @@ def trends_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
     doc: Document = {"kind": "trends", **draw(date_ranges(scenario))}
     series = []
     for _ in range(draw(st.integers(1, 3))):
-        s: dict[str, Any] = {"event": draw(event_names())}
+        s: dict[str, Any] = {"event": draw(event_names(scenario))}
         maths = st.sampled_from(["total", "unique_users", *_VALUE_MATHS])
         s["math"] = draw(maths)
         if s["math"] in _VALUE_MATHS:
@@ -240,7 +249,7 @@ def funnel_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
     doc: Document = {"kind": "funnel", **draw(date_ranges(scenario))}
     steps = []
     for _ in range(draw(st.integers(1, 4))):
-        step: dict[str, Any] = {"event": draw(st.sampled_from((*EVENT_NAMES, "$any")))}
+        step: dict[str, Any] = {"event": draw(event_names(scenario))}
         if f := draw(st.lists(filters_(), max_size=1)):
             step["filters"] = f
         steps.append(step)
@@ -259,8 +268,8 @@ def funnel_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
 @st.composite
 def retention_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
     doc: Document = {"kind": "retention", **draw(date_ranges(scenario, max_days=20))}
-    doc["start_event"] = draw(event_names())
-    doc["return_event"] = draw(event_names())
+    doc["start_event"] = draw(event_names(scenario))
+    doc["return_event"] = draw(event_names(scenario))
     if f := draw(st.lists(filters_(), max_size=1)):
         doc["start_filters"] = f
     if f := draw(st.lists(filters_(), max_size=1)):
@@ -273,7 +282,7 @@ def retention_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
 @st.composite
 def stickiness_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
     doc: Document = {"kind": "stickiness", **draw(date_ranges(scenario, max_days=20))}
-    doc["event"] = draw(event_names())
+    doc["event"] = draw(event_names(scenario))
     doc["interval"] = draw(st.sampled_from(["day", "week", "month"]))
     return doc
 
@@ -281,7 +290,7 @@ def stickiness_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
 @st.composite
 def lifecycle_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
     doc: Document = {"kind": "lifecycle", **draw(date_ranges(scenario))}
-    doc["event"] = draw(event_names())
+    doc["event"] = draw(event_names(scenario))
     doc["interval"] = draw(st.sampled_from(
         ["hour", "day", "week", "month"] if _short_range(doc, 3) else ["day", "week", "month"]))
     return doc
@@ -290,7 +299,7 @@ def lifecycle_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
 @st.composite
 def paths_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
     doc: Document = {"kind": "paths", **draw(date_ranges(scenario))}
-    doc["event"] = draw(st.sampled_from(EVENT_NAMES))
+    doc["event"] = draw(event_names(scenario, any_event=False))
     doc["direction"] = draw(st.sampled_from(["after", "before"]))
     doc["steps"] = draw(st.integers(1, 5))
     others = [n for n in EVENT_NAMES if n != doc["event"]]
