@@ -53,20 +53,6 @@ class PropertyFilter(Document):
                 raise ValueError("value list is empty")
         return self
 
-    def string_values(self) -> list[str]:
-        """``value`` as the list of string forms it is compared with (docs: Filters)."""
-        values = self.value if isinstance(self.value, list) else [self.value]
-        return [string_form(v) for v in values]
-
-
-def string_form(value: object) -> str:
-    """The string form of a JSON scalar, as docs/metrics.md 'Property values' defines it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
 
 Filters = Annotated[list[PropertyFilter], Field(default_factory=list, max_length=50)]
 EventName = Annotated[str, Field(min_length=1, max_length=400)]

@@ -8,7 +8,7 @@ import ibis
 import ibis.expr.types as ir
 
 from yunying.insights.documents import ANY_EVENT, PropertyFilter
-from yunying.store.properties import property_number, property_string
+from yunying.store.properties import property_number, property_string, string_form_of_literal
 
 
 def filter_expr(table: ir.Table, flt: PropertyFilter, engine: str) -> ir.BooleanValue:
@@ -25,12 +25,14 @@ def filter_expr(table: ir.Table, flt: PropertyFilter, engine: str) -> ir.Boolean
         compare = {"gt": number > bound, "gte": number >= bound,
                    "lt": number < bound, "lte": number <= bound}[op]
         return compare.fill_null(False)
-    texts = flt.string_values()
-    if op == "eq":
-        return value.isin(texts).fill_null(False)
-    if op == "neq":
-        return value.isnull() | ~value.isin(texts).fill_null(False)
-    needle = ibis.literal(texts[0], "string")
+    values = flt.value if isinstance(flt.value, list) else [flt.value]
+    texts = [string_form_of_literal(v, engine) for v in values]
+    if op in ("eq", "neq"):
+        equal: ir.BooleanValue = ibis.literal(False)
+        for text in texts:
+            equal = equal | (value == text).fill_null(False)
+        return equal if op == "eq" else value.isnull() | ~equal
+    needle = texts[0]
     if op == "contains":
         return value.contains(needle).fill_null(False)
     if op == "not_contains":

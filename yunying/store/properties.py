@@ -10,6 +10,8 @@ literal value, never as SQL text.
 
 from __future__ import annotations
 
+import json
+
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
@@ -43,6 +45,20 @@ def property_string(table: ir.Table, key: str, engine: str) -> ir.StringValue:
     if engine == "spark":
         return _spark_json_map(table.properties, "map<string,string>")[ibis.literal(key)]
     return _duckdb_json_string(table.properties, ibis.literal(json_pointer(key)))
+
+
+def string_form_of_literal(value: object, engine: str) -> ir.StringValue:
+    """The string form the engine gives a JSON scalar ``value`` (e.g. ``2.0`` -> "2.0").
+
+    Filter values that are numbers or booleans are turned into text by the same JSON lookup
+    as stored properties, so a filter ``eq 2.0`` matches a stored ``2.0`` exactly.
+    """
+    if isinstance(value, str):
+        return ibis.literal(value, "string")
+    doc = ibis.literal(json.dumps({"v": value}), "string")
+    if engine == "spark":
+        return _spark_json_map(doc, "map<string,string>")[ibis.literal("v")]
+    return _duckdb_json_string(doc, ibis.literal("/v"))
 
 
 # A decimal number as docs/metrics.md defines it: optional blanks, sign, digits with an
