@@ -9,6 +9,8 @@ Contract of :func:`import_file`:
   the same file again adds nothing (reported as duplicates).
 * **Dry run** does every step, then rolls the transaction back and writes no rejects file.
 * All parsing and validation runs inside DuckDB; Python only touches rejected rows and Excel.
+  The common case (no uuid repeated inside the file) is written in one pass from the file
+  into ``events``, without a staging copy (:func:`_write`).
 """
 
 from __future__ import annotations
@@ -24,16 +26,25 @@ from typing import TypeVar
 import duckdb
 
 from yunying.ingest import rejects as rejects_mod
+from yunying.ingest import timestamps
 from yunying.ingest.normalise import normalise_sql
 from yunying.ingest.rejects import Reject
 from yunying.ingest.sources import (
     FileImportError,
+    Source,
     detect_format,
     drop_staging,
     open_source,
     used_params,
 )
-from yunying.ingest.writer import WriteResult, insert_staged, staged_select, transaction
+from yunying.ingest.writer import (
+    WriteResult,
+    check_batch,
+    insert_select,
+    insert_staged,
+    staged_select,
+    transaction,
+)
 from yunying.store import Project, Store
 
 ProgressCallback = Callable[[str, float], None]
@@ -106,23 +117,10 @@ def import_file(
             source = _run(con, progress, f"{path.name}: reading",
                           lambda: open_source(con, path, tag))
             report.unit = source.line_unit
-            sql, params = normalise_sql(source)
-            staged = f"_yunying_norm_{tag}"
-
-            def stage_and_write() -> WriteResult:
-                stage = f"CREATE OR REPLACE TEMP TABLE {staged} AS {staged_select(sql)}"
-                # row order is carried by _line, so DuckDB need not keep it: faster, in parallel
-                con.execute("SET preserve_insertion_order = false")  # reset below
-                con.execute(stage, used_params(stage, {**params, "tz": timezone, "now": bound_now}))
-                con.execute("RESET preserve_insertion_order")
-                report.rejects = rejects_mod.collect(con, source, staged)
-                if report.rejects:
-                    con.execute(f"DELETE FROM {staged} WHERE _reason IS NOT NULL")
-                return insert_staged(con, project, staged, first_by="_line")
-
-            result = _run(con, progress, f"{path.name}: importing", stage_and_write)
+            report.rejects, result = _run(
+                con, progress, f"{path.name}: importing",
+                lambda: _write(con, project, source, tag, timezone, bound_now))
             report.imported, report.duplicates = result.inserted, result.duplicates
-            con.execute(f"DROP TABLE {staged}")
             drop_staging(con, tag)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
@@ -130,6 +128,42 @@ def import_file(
     finally:
         con.execute("RESET preserve_insertion_order")
     return report
+
+
+def _write(con: duckdb.DuckDBPyConnection, project: Project, source: Source, tag: str,
+           timezone: str, now: dt.datetime) -> tuple[list[Reject], WriteResult]:
+    """Validate, deduplicate and insert the rows of ``source``; the caller holds the transaction.
+
+    1. one aggregate pass: how many rows, how many bad, are the good rows' uuids unique;
+    2. only when some are bad: the bad rows (line, field, reason), in file order;
+    3. common case (uuids unique): the rows go straight from the file into ``events``
+       (:func:`insert_select`), the good ones picked by a WHERE; a file without bad rows is
+       read with a leaner query (properties already valid need no second parse);
+    4. a uuid repeated inside the file: the good rows are staged, and the first of each uuid
+       (by line) kept (:func:`insert_staged`).
+    """
+    # row order is carried by _line, so DuckDB need not keep it: faster, in parallel, less memory
+    con.execute("SET preserve_insertion_order = false")  # reset by the caller
+    zone = {"tz": timezone, "now": now, **timestamps.zone_params(con, timezone, now)}
+    sql, params = normalise_sql(source)
+    params = used_params(sql, {**params, **zone})
+    check = check_batch(con, sql, params, good="_reason IS NULL")
+    rejects = rejects_mod.collect(con, source, sql, params) if check.bad else []
+    if check.unique:
+        if check.bad:
+            return rejects, insert_select(con, project, sql, params, good="_reason IS NULL",
+                                          rows=check.good)
+        lean, lean_params = normalise_sql(source, valid=True)
+        lean_params = used_params(lean, {**lean_params, **zone})
+        return rejects, insert_select(con, project, lean, lean_params, good=None,
+                                      rows=check.good)
+    staged = f"_yunying_norm_{tag}"
+    stage = (f"CREATE OR REPLACE TEMP TABLE {staged} AS "
+             f"{staged_select(f'SELECT * FROM ({sql}) WHERE _reason IS NULL')}")
+    con.execute(stage, params)
+    result = insert_staged(con, project, staged, first_by="_line")
+    con.execute(f"DROP TABLE {staged}")
+    return rejects, result
 
 
 def _run(con: duckdb.DuckDBPyConnection, progress: ProgressCallback | None, step: str,

@@ -34,12 +34,15 @@ _FIELDS = (
 )
 
 
-def normalise_sql(source: Source) -> tuple[str, dict[str, object]]:
+def normalise_sql(source: Source, *, valid: bool = False) -> tuple[str, dict[str, object]]:
     """The SELECT over ``source`` described in the module docstring, and its parameters.
 
     Needs ``$tz`` and ``$now`` bound by the caller in addition to the returned parameters.
+    ``valid=True`` is for a source already known to have no bad row (every ``_reason`` NULL):
+    the same canonical values, computed without checks that cannot fail (a ``properties``
+    text is then stored as given, not parsed to see whether it is an object).
     """
-    inner, params = (_objects(source) if source.objects else _tabular(source))
+    inner, params = (_objects(source) if source.objects else _tabular(source, valid))
     field = "CASE " + " ".join(f"WHEN {cond} THEN '{name}'" for name, cond, _ in _FIELDS) + " END"
     reason = "CASE " + " ".join(
         f"WHEN {cond} THEN " + (f"'{text}'" if text else "_ts_reason") for _, cond, text in _FIELDS
@@ -60,11 +63,12 @@ def normalise_sql(source: Source) -> tuple[str, dict[str, object]]:
 def _nonblank(text_sql: str) -> str:
     """``text_sql``, or NULL when it is empty or only spaces/tabs (trim only for those cases)."""
     t = text_sql
-    return (f"CASE WHEN {t} = '' THEN NULL WHEN left({t}, 1) IN (' ', chr(9)) AND trim({t}) = '' "
-            f"THEN NULL ELSE {t} END")
+    # nested CASE, not AND: DuckDB may reorder the operands of AND and trim every value
+    return (f"CASE WHEN {t} = '' THEN NULL WHEN left({t}, 1) IN (' ', chr(9)) THEN "
+            f"CASE WHEN trim({t}) = '' THEN NULL ELSE {t} END ELSE {t} END")
 
 
-def _tabular(source: Source) -> tuple[str, dict[str, object]]:
+def _tabular(source: Source, valid: bool = False) -> tuple[str, dict[str, object]]:
     cols = source.columns
     col = {name: f"src.{quote_ident(name)}" for name in cols}
     ts_type = cols["timestamp"]
@@ -76,7 +80,7 @@ def _tabular(source: Source) -> tuple[str, dict[str, object]]:
             uuid_sql = _nonblank(col["uuid"])
         else:
             uuid_bad = f"({col['uuid']} IS NOT NULL)"
-    base, props_bad = _tabular_properties(cols.get("properties"), col.get("properties"))
+    base, props_bad = _tabular_properties(cols.get("properties"), col.get("properties"), valid)
     extras, params = _extras_object({k: v for k, v in cols.items() if k not in KNOWN}, col)
     inner = f"""SELECT {LINE}, true AS _obj,
             {_nonblank(f"{col['event']}::VARCHAR")} AS event,
@@ -89,8 +93,13 @@ def _tabular(source: Source) -> tuple[str, dict[str, object]]:
     return inner, params
 
 
-def _tabular_properties(sql_type: str | None, ref: str | None) -> tuple[str | None, str]:
-    """(JSON object text or NULL, is-bad) for a ``properties`` column of ``sql_type``."""
+def _tabular_properties(
+    sql_type: str | None, ref: str | None, valid: bool = False
+) -> tuple[str | None, str]:
+    """(JSON object text or NULL, is-bad) for a ``properties`` column of ``sql_type``.
+
+    ``valid``: every row is known to be good, so a non-blank text is a JSON object.
+    """
     if sql_type is None or ref is None:
         return None, "false"
     if sql_type.startswith(("STRUCT", "MAP")):
@@ -98,9 +107,12 @@ def _tabular_properties(sql_type: str | None, ref: str | None) -> tuple[str | No
     if sql_type in ("VARCHAR", "JSON"):
         # '' is absent; a long text is not trimmed unless it fails to parse (trim copies it)
         text = f"nullif({ref}::VARCHAR, '')"
+        if valid:  # blank (absent) or a JSON object: no parse needed to tell which
+            return _nonblank(f"{ref}::VARCHAR"), "false"
         # one parse: try() turns invalid JSON into NULL; valid object text is stored as given
         ok = f"coalesce(try(json_type({text})) = 'OBJECT', false)"
-        bad = f"({text} IS NOT NULL AND NOT {ok} AND trim({text}) <> '')"
+        # CASE keeps the order: the (costly) trim only for texts that are not objects
+        bad = f"CASE WHEN {text} IS NULL OR {ok} THEN false ELSE trim({text}) <> '' END"
         return f"CASE WHEN {ok} THEN {text} END", bad
     return None, f"({ref} IS NOT NULL)"
 

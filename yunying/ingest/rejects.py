@@ -42,13 +42,17 @@ class Reject:
         return f"{where}: {self.field}: {self.reason}"
 
 
-def collect(con: duckdb.DuckDBPyConnection, source: Source, staged: str) -> list[Reject]:
+def collect(
+    con: duckdb.DuckDBPyConnection, source: Source, rows_sql: str, params: dict[str, object]
+) -> list[Reject]:
     """Every rejected row of ``source`` in file order, with its original values.
 
-    ``staged`` is the table of normalised rows (``_line``, ``_field``, ``_reason`` …).
+    ``rows_sql`` (with ``params``) yields the normalised rows (``_line``, ``_field``,
+    ``_reason`` …), as made by :func:`yunying.ingest.normalise.normalise_sql`.
     """
     bad = con.execute(
-        f"SELECT _line, _field, _reason FROM {staged} WHERE _reason IS NOT NULL ORDER BY _line"
+        f"SELECT _line, _field, _reason FROM ({rows_sql}) WHERE _reason IS NOT NULL "
+        "ORDER BY _line", params
     ).fetchall()
     if not bad:
         return []

@@ -5,8 +5,9 @@ in one place:
 
 * **atomic** — a batch is written in one transaction: all of its new events or none
   (:func:`write_events`); a caller that needs a larger unit (a whole imported file) opens
-  :func:`transaction` itself, stages rows (:func:`staged_select`) and calls
-  :func:`insert_staged` inside it;
+  :func:`transaction` itself and calls :func:`insert_select` (rows go straight from their
+  query into ``events``, one pass, nothing staged) or, when a uuid repeats inside the batch,
+  stages them (:func:`staged_select`) and calls :func:`insert_staged` inside it;
 * **deduplicated** — an event whose ``uuid`` is already stored for the project (looked for
   among events within ``dedup_window_days`` of the batch's time span) or repeated inside the
   batch is skipped and counted as a duplicate;
@@ -19,7 +20,9 @@ in one place:
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -134,6 +137,119 @@ def insert_staged(
         {"pid": pid},
     )
     return WriteResult(inserted=inserted, duplicates=rows - inserted)
+
+
+@dataclass(frozen=True)
+class BatchCheck:
+    """What one aggregate pass over a batch found (see :func:`check_sql`)."""
+
+    rows: int  # all rows
+    bad: int  # rows with a rejection reason
+    unique: bool  # the good rows' uuids are pairwise different (exact)
+
+    @property
+    def good(self) -> int:
+        return self.rows - self.bad
+
+
+def check_batch(
+    con: duckdb.DuckDBPyConnection, rows_sql: str, params: dict[str, object], good: str
+) -> BatchCheck:
+    """Count the rows of ``rows_sql`` and the bad ones, and find out if good uuids repeat.
+
+    ``good`` is the SQL condition of a good row. Uniqueness is decided on a 64-bit hash of
+    the uuid (a small hash table); only when two hashes are equal are the uuids themselves
+    compared, so the answer is exact.
+    """
+    row = con.execute(
+        f"""SELECT count(*), count(*) FILTER (NOT ({good})),
+                   count(DISTINCT hash(uuid)) FILTER ({good})
+            FROM ({rows_sql})""", params).fetchone()
+    assert row is not None
+    rows, bad, hashes = int(row[0]), int(row[1]), int(row[2])
+    unique = hashes == rows - bad
+    if not unique:  # a hash collision or a real repeat: compare the uuids themselves
+        exact = con.execute(
+            f"SELECT count(DISTINCT uuid) FROM ({rows_sql}) WHERE {good}", params).fetchone()
+        unique = exact is not None and int(exact[0]) == rows - bad
+    return BatchCheck(rows, bad, unique)
+
+
+def insert_select(
+    con: duckdb.DuckDBPyConnection, project: Project, rows_sql: str, params: dict[str, object],
+    *, good: str | None, rows: int,
+) -> WriteResult:
+    """Insert the rows of ``rows_sql`` (canonical columns, uuids unique) into ``project``.
+
+    The caller holds a transaction and has checked (:func:`check_batch`) that the uuids of the
+    rows meeting ``good`` (an SQL condition, or None: every row) are unique; ``rows`` is how
+    many there are. Rows whose uuid is already stored near the batch's time span are skipped
+    (duplicates). The rows are read straight from ``rows_sql`` (nothing is staged): once for
+    the new persons (one aggregate per distinct_id) and once for the ``INSERT``, which joins a
+    table of only the batch's persons and extracts all materialised properties in one JSON
+    parse per row.
+    """
+    pid = project.project_id
+    if rows == 0:
+        return WriteResult(0, 0)
+    conditions = [good] if good else []
+    p = {**params, "pid": pid}
+    has_events = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE project_id = ? LIMIT 1)", [pid]
+    ).fetchone()
+    if has_events and has_events[0]:
+        span = con.execute(
+            f"SELECT min(timestamp), max(timestamp) FROM ({rows_sql}) AS n"
+            + (f" WHERE {good}" if good else ""), params).fetchone()
+        assert span is not None
+        window = dt.timedelta(days=int(settings.get("dedup_window_days")))
+        p["lo"], p["hi"] = span[0] - window, span[1] + window
+        conditions.append(
+            "NOT EXISTS (SELECT 1 FROM events AS e WHERE e.project_id = $pid "
+            "AND e.timestamp BETWEEN $lo AND $hi AND e.uuid = n.uuid)")
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+    ids, idmap = next(_batch_names) + "_ids", next(_batch_names) + "_idmap"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {ids} AS
+            SELECT distinct_id, min(timestamp) AS first_ts FROM ({rows_sql}) AS n{where}
+            GROUP BY distinct_id""", _used(f"{rows_sql}{where}", p))
+    _add_persons(con, pid, ids)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {idmap} AS
+            SELECT i.distinct_id, p.person_id FROM {ids} AS i
+            JOIN persons AS p ON p.project_id = $pid AND p.distinct_id = i.distinct_id""",
+        {"pid": pid})
+    paths = ", ".join(f"'{json_pointer(prop)}'" for prop in schema.MATERIALIZED_PROPERTIES)
+    mat = ", ".join(f"_mat[{i}]" for i in range(1, len(schema.MATERIALIZED_PROPERTIES) + 1))
+    insert = f"""INSERT INTO events
+        SELECT $pid, uuid, event, distinct_id, person_id, timestamp, properties, {mat},
+               now()::TIMESTAMP
+        FROM (SELECT n.uuid, n.event, n.distinct_id, m.person_id, n.timestamp, n.properties,
+                     json_extract_string(n.properties, [{paths}]) AS _mat
+              FROM ({rows_sql}) AS n JOIN {idmap} AS m USING (distinct_id){where})"""
+    done = con.execute(insert, _used(insert, p)).fetchone()
+    con.execute(f"DROP TABLE {ids}")
+    con.execute(f"DROP TABLE {idmap}")
+    inserted = int(done[0]) if done else 0
+    return WriteResult(inserted=inserted, duplicates=rows - inserted)
+
+
+def _used(sql: str, params: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
+
+
+def _add_persons(con: duckdb.DuckDBPyConnection, pid: int, ids: str) -> None:
+    """New distinct_ids of ``ids`` (distinct_id, first_ts) get the next dense person ids."""
+    con.execute(
+        f"""INSERT INTO persons
+           SELECT $pid, distinct_id,
+                  (SELECT coalesce(max(person_id), 0) FROM persons)
+                    + row_number() OVER (ORDER BY first_ts, distinct_id)
+           FROM {ids} AS n
+           WHERE NOT EXISTS (SELECT 1 FROM persons p
+                             WHERE p.project_id = $pid AND p.distinct_id = n.distinct_id)""",
+        {"pid": pid},
+    )
 
 
 def write_events(store: Store, project: Project, events: pa.Table) -> WriteResult:
