@@ -295,6 +295,58 @@ def test_dry_run_writes_nothing(tmp_path):
     assert not (tmp_path / "e.csv.rejects.jsonl").exists()
 
 
+def test_overlapping_file_imports_only_the_new_events(tmp_path):
+    first = write_jsonl(tmp_path / "a.jsonl", [{**ROW, "uuid": "a"}, {**ROW, "uuid": "b"}])
+    second = write_jsonl(tmp_path / "b.jsonl", [{**ROW, "uuid": "b"}, {**ROW, "uuid": "c"},
+                                                {**ROW, "uuid": "d", "timestamp": "x"}])
+    assert run_import(tmp_path, first).exit_code == 0
+    result = run_import(tmp_path, second)
+    assert result.exit_code == 1 and "1 imported, 1 duplicates, 1 rejected" in result.output
+    assert sorted(e["uuid"] for e in stored(tmp_path)) == ["a", "b", "c"]
+
+
+def test_repeated_uuid_in_parquet_keeps_the_first_row_and_rejects_bad_ones(tmp_path):
+    table = pa.table({"uuid": ["a", "a", "b", "c"], "event": ["first", "second", "x", ""],
+                      "distinct_id": ["u1", "u2", "u3", "u4"],
+                      "timestamp": [1714528800, 1714528801, 1714528802, 1714528803]})
+    pq.write_table(table, tmp_path / "e.parquet")
+    result = run_import(tmp_path, tmp_path / "e.parquet")
+    assert result.exit_code == 1 and "2 imported, 1 duplicates, 1 rejected" in result.output
+    assert "e.parquet row 4: event: missing event" in result.output
+    assert [(e["uuid"], e["event"]) for e in stored(tmp_path)] == [("a", "first"), ("b", "x")]
+    store = connect(tmp_path / "store.duckdb")
+    persons = store.duckdb.execute("SELECT distinct_id FROM persons ORDER BY 1").fetchall()
+    store.close()
+    assert persons == [("u1",), ("u3",)]  # no person for a row that was not imported
+
+
+@pytest.mark.parametrize(("zone", "text", "expected"), [
+    ("Europe/Berlin", "2024-07-01 10:00:00", at(2024, 7, 1, 8)),  # summer time
+    ("Europe/Berlin", "2024-01-01 10:00:00", at(2024, 1, 1, 9)),
+    ("Asia/Shanghai", "2000-01-01 10:00:00", at(2000, 1, 1, 2)),
+    ("Asia/Shanghai", "1999-12-31 12:00:00", None),  # before 2000-01-01 UTC: rejected
+])
+def test_naive_times_in_zones_with_and_without_daylight_saving(tmp_path, zone, text, expected):
+    table = pa.table({"event": ["a"], "distinct_id": ["u"], "timestamp": [text]})
+    pq.write_table(table, tmp_path / "e.parquet")
+    result = run_import(tmp_path, tmp_path / "e.parquet", args=("--timezone", zone))
+    assert result.exit_code == (0 if expected else 1)
+    assert [e["timestamp"] for e in stored(tmp_path)] == ([expected] if expected else [])
+
+
+def test_clean_parquet_properties_kept_as_given_blank_is_empty(tmp_path):
+    table = pa.table({"event": ["a", "b"], "distinct_id": ["u", "u"],
+                      "timestamp": [1714528800, 1714528801],
+                      "properties": ['{"$browser": "Chrome", "n": 1}', "  "]})
+    pq.write_table(table, tmp_path / "e.parquet")
+    assert run_import(tmp_path, tmp_path / "e.parquet").exit_code == 0
+    assert [e["properties"] for e in stored(tmp_path)] == [{"$browser": "Chrome", "n": 1}, {}]
+    store = connect(tmp_path / "store.duckdb")
+    mat = store.duckdb.execute("SELECT mat_browser FROM events ORDER BY timestamp").fetchall()
+    store.close()
+    assert mat == [("Chrome",), (None,)]
+
+
 # ----------------------------------------------------------------------------- property test
 GOOD = st.fixed_dictionaries({
     "event": st.sampled_from(["pay", "view", "注册"]),
@@ -321,6 +373,10 @@ def test_exactly_the_good_rows_are_imported(tmp_path_factory, rows):
     result = run_import(tmp, path)
     expected_good = [r for ok, r, _ in rows if ok]
     unique = {json.dumps(r, sort_keys=True) for r in expected_good}
+    if lines and any(all(k not in r for r in lines) for k in ("event", "distinct_id")):
+        # a key absent from every line is a missing column: the whole file is refused
+        assert result.exit_code == 2 and stored(tmp) == []
+        return
     assert result.exit_code == (1 if len(expected_good) < len(rows) else 0)
     got = stored(tmp)
     assert len(got) == len(unique)
