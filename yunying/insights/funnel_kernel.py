@@ -18,7 +18,7 @@ Definitions: docs/metrics.md, 'Funnel'.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 NONE = np.iinfo(np.int64).min
 
@@ -82,7 +82,7 @@ def dense_ids(person: np.ndarray) -> tuple[np.ndarray, int]:
     return out, int(n)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _group_by_person(person, ts, masks, codes, n_persons):  # pragma: no cover - compiled
     """Rows moved into person order (counting sort), each person's rows ordered by time.
 
@@ -104,7 +104,7 @@ def _group_by_person(person, ts, masks, codes, n_persons):  # pragma: no cover -
         ts_s[at] = ts[i]
         mask_s[at] = masks[i]
         code_s[at] = codes[i]
-    for p in range(n_persons):
+    for p in prange(n_persons):  # persons are independent: sort them on every core
         a, b = starts[p], starts[p + 1]
         sorted_already = True
         for k in range(a + 1, b):
@@ -139,7 +139,7 @@ def _extend(best, reach, p, level, start, t):  # pragma: no cover - compiled
     return level
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def funnel_pass(person, ts, masks, codes, n_persons, n_steps, window_us):  # pragma: no cover
     """Per person: level, first time each level was reached (µs), breakdown code.
 
@@ -150,13 +150,12 @@ def funnel_pass(person, ts, masks, codes, n_persons, n_steps, window_us):  # pra
     level = np.zeros(n_persons, np.int64)
     reach = np.full((n_persons, n_steps), NONE, np.int64)
     code_out = np.full(n_persons, -1, np.int64)
-    best = np.empty(n_steps + 1, np.int64)
-    new_best = np.empty(n_steps + 1, np.int64)
-    for p in range(n_persons):
+    for p in prange(n_persons):  # persons are independent: scan them on every core
         a, b = starts[p], starts[p + 1]
         if a == b:
             continue
-        best[:] = NONE
+        best = np.full(n_steps + 1, NONE, np.int64)
+        new_best = np.empty(n_steps + 1, np.int64)
         top = 0
         first_step1 = NONE
         k = a
