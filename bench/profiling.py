@@ -131,7 +131,7 @@ def _glue_pieces(engine: Any, window: Window) -> tuple[Timings, dict[str, Any]]:
     from yunying.insights import funnel
     from yunying.insights.base import QueryContext
     from yunying.insights.daterange import DateRange
-    from yunying.insights.funnel_kernel import _order_by_person_time, funnel_pass
+    from yunying.insights.funnel_kernel import _group_by_person, funnel_pass
 
     query = funnel.FunnelQuery.model_validate(QUERIES["funnel"].document(window))
     ctx = QueryContext(engine.store, engine.project)
@@ -141,19 +141,15 @@ def _glue_pieces(engine: Any, window: Window) -> tuple[Timings, dict[str, Any]]:
     renumber_s, (how, dense, n) = _seconds(lambda: _renumber(person))
     micros_s, ts = _seconds(lambda: funnel._as_micros(rows.column("timestamp")))
     mask_s, masks = _seconds(lambda: rows.column("mask").to_numpy().astype(np.int64))
-    order_s, (order, _) = _seconds(lambda: _order_by_person_time(dense, ts, n))
     codes = np.zeros(len(dense), np.int64)
+    order_s, _ = _seconds(lambda: _group_by_person(dense, ts, masks, codes, n))
     window_us = query.window_seconds * 1_000_000
     steps = len(query.steps)
     as_run_s, _ = _seconds(lambda: funnel_pass(dense, ts, masks, codes, n, steps, window_us))
-    gather_s, grouped = _seconds(lambda: (dense[order], ts[order], masks[order]))
-    sorted_s, _ = _seconds(lambda: funnel_pass(*grouped, codes, n, steps, window_us))
     pieces = {"person_id to numpy": person_s, how: renumber_s,
               "timestamps to int64 µs": micros_s, "mask to int64": mask_s,
-              "numba: group by person + time sort (inside the pass)": order_s,
-              "numba pass, rows in fetched (time) order": as_run_s,
-              "numpy gather of the rows into person order": gather_s,
-              "numba pass, same rows pre-sorted by (person, time)": sorted_s}
+              "numba: rows into (person, time) order (inside the pass)": order_s,
+              "numba pass, whole (grouping + scan)": as_run_s}
     info = {"rows": rows.num_rows, "persons": n,
             "person_id_range": [int(person.min()), int(person.max())] if len(person) else None}
     return pieces, info

@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from yunying import settings
 from yunying.store import Project, Store, schema
+from yunying.store.properties import json_pointer
 
 _batch_names = (f"_yunying_batch_{i}" for i in itertools.count())
 
@@ -40,11 +41,6 @@ _batch_names = (f"_yunying_batch_{i}" for i in itertools.count())
 class WriteResult:
     inserted: int
     duplicates: int
-
-
-def json_pointer(key: str) -> str:
-    """RFC 6901 pointer for a top-level key: exact for any key ('/', '~', '.', quotes, 中文)."""
-    return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
 @contextmanager
