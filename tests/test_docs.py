@@ -34,6 +34,15 @@ def test_every_setting_has_help_and_a_typed_default():
         assert setting.help.endswith(".") and isinstance(setting.default, setting.type)
 
 
+def test_settings_command_lists_every_setting(monkeypatch):
+    monkeypatch.setenv("YUNYING_DEDUP_WINDOW_DAYS", "9")
+    result = CliRunner().invoke(app, ["settings"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    for setting in SETTINGS:
+        assert f"YUNYING_{setting.name.upper()}" in result.output
+    assert "9" in result.output.split("YUNYING_DEDUP_WINDOW_DAYS", 1)[1].splitlines()[0]
+
+
 def test_readme_quick_start_is_the_two_commands():
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     quick = readme.split("## Quick start", 1)[1].split("##", 1)[0]

@@ -35,6 +35,7 @@ def _main(
 # Sub-commands register themselves on ``app`` when imported.
 from yunying.cli import common as _common  # noqa: E402,F401
 from yunying.cli import query as _query  # noqa: E402,F401
+from yunying.cli import settings_cmd as _settings  # noqa: E402,F401
 
 for _optional in ("importing", "demo"):
     try:
