@@ -35,8 +35,11 @@ def test_every_setting_has_help_and_a_typed_default():
 
 
 def test_settings_command_lists_every_setting(monkeypatch):
+    from yunying.cli import common
+
     monkeypatch.setenv("YUNYING_DEDUP_WINDOW_DAYS", "9")
-    result = CliRunner().invoke(app, ["settings"], env={"COLUMNS": "300"})
+    monkeypatch.setattr(common.console, "width", 240)  # a wide terminal: one row per setting
+    result = CliRunner().invoke(app, ["settings"])
     assert result.exit_code == 0
     for setting in SETTINGS:
         assert f"YUNYING_{setting.name.upper()}" in result.output
