@@ -108,10 +108,7 @@ def clear_demo_project(store: Store) -> None:
         project = store.project(DEMO_PROJECT)
     except LookupError:
         return
-    con = store.duckdb
-    with store.write_lock():
-        con.execute("DELETE FROM events WHERE project_id = ?", [project.project_id])
-        con.execute("DELETE FROM persons WHERE project_id = ?", [project.project_id])
+    store.clear_project(project)
 
 
 def build_demo_store(

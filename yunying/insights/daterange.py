@@ -119,14 +119,6 @@ class DateRange:
         return DateRange(self.date_from - dt.timedelta(days=days),
                          self.date_from - dt.timedelta(days=1), self.timezone)
 
-    def widened_to_buckets(self, unit: Unit) -> DateRange:
-        """The range grown to whole buckets of ``unit`` at both ends."""
-        first = bucket_start_date(unit, bucket_index_of_date(unit, self.date_from))
-        nxt = bucket_start_date(unit, bucket_index_of_date(unit, self.date_to) + 1)
-        if unit == "hour":
-            first, nxt = self.date_from, self.date_to + dt.timedelta(days=1)
-        return DateRange(first, nxt - dt.timedelta(days=1), self.timezone)
-
     # ------------------------------------------------------------------ UTC instants
     def utc_bounds(self) -> tuple[dt.datetime, dt.datetime]:
         """A naive-UTC window [lo, hi) that surely holds every instant of the local range.
@@ -138,29 +130,27 @@ class DateRange:
         return lo, hi
 
     # ------------------------------------------------------------------ expressions
-    def local_seconds(self, ts: ir.TimestampValue, *, since: dt.datetime | None = None) -> ir.NumericValue:
+    def local_seconds(self, ts: ir.TimestampValue) -> ir.NumericValue:
         """Seconds since 1970-01-01 00:00 on the local wall clock (fractional, exact to µs).
 
-        ``since`` widens the offset table back in time (lifecycle reads all history).
+        Instants before the range's pruning window take the first offset of the window: they
+        land in earlier buckets either way (DST moves the clock by at most hours, the window
+        starts 27 h early), which is all lifecycle needs of a user's first event.
         """
         lo, hi = self.utc_bounds()
-        if since is not None:
-            lo = min(lo, since)
         segments = offset_segments(self.zone, lo, hi)
         offset: ir.IntegerValue
         if len(segments) == 1:
             offset = ibis.literal(segments[0][1], "int32")
         else:
-            # Instants before ``lo`` take the first segment's offset; with ``since`` set the
-            # caller has bounded the rows it reads accordingly.
             cases = [(ts < ibis.literal(until, "timestamp"), off)
                      for (_, off), (until, _) in zip(segments, segments[1:], strict=False)]
             offset = ibis.cases(*cases, else_=segments[-1][1])
         return ts.epoch_seconds() + offset
 
-    def bucket_index(self, ts: ir.TimestampValue, unit: Unit, **kw: object) -> ir.IntegerValue:
+    def bucket_index(self, ts: ir.TimestampValue, unit: Unit) -> ir.IntegerValue:
         """Integer bucket index of each timestamp (see the module docstring)."""
-        seconds = self.local_seconds(ts, **kw)  # type: ignore[arg-type]
+        seconds = self.local_seconds(ts)
         if unit == "hour":
             return (seconds // 3600).cast("int64")
         days = (seconds // 86_400).cast("int64")

@@ -108,6 +108,19 @@ class Store:
             )
         return Project(next_id, name, tz)
 
+    def clear_project(self, project: Project) -> None:
+        """Delete every event and person of ``project`` in one transaction (the project stays)."""
+        con = self.duckdb
+        with self._write_lock:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("DELETE FROM events WHERE project_id = ?", [project.project_id])
+                con.execute("DELETE FROM persons WHERE project_id = ?", [project.project_id])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
     # ----------------------------------------------------------------- the accessor
     def events(self, project: Project) -> ibis.Table:
         """The events of ``project`` — the only way any read reaches the events table."""
