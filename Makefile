@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST := $(PY) -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-spark java lint bench clean
+.PHONY: help install demo test test-spark test-crash java lint bench bench-ingest clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,8 +24,8 @@ install: .venv/.installed ## set up .venv with the yunying command (uv, locked v
 demo: install ## build the demo store and show DAU, the funnel and retention
 	.venv/bin/yunying demo
 
-test: install ## the fast tests: unit, property, CLI (under ~10 minutes)
-	$(PYTEST) -n 2 -m "not spark and not slow" tests
+test: install ## the fast tests: unit, property, API, real SDK clients (under ~10 minutes)
+	$(PYTEST) -n 2 -m "not spark and not slow and not crash" tests
 
 java:
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
@@ -33,11 +33,17 @@ java:
 test-spark: install java ## the same insights on Spark (local[2]) give identical results
 	$(PYTEST) -m spark tests
 
+test-crash: install ## kill -9 the server under load, restart: every acknowledged event stored once
+	$(PYTEST) -m crash tests
+
 lint: install ## ruff
 	.venv/bin/ruff check yunying tests bench
 
 bench: install ## DuckDB (yunying) vs ClickHouse (chdb) at 1M and 10M events
 	$(PY) -m bench.run --events 1000000 10000000
+
+bench-ingest: install ## capture throughput, latency and memory of yunying serve (PostHog format, loopback)
+	$(PY) -m bench.ingest
 
 clean: ## remove the environment and generated files
 	rm -rf .venv .tools bench/data bench/results artifacts

@@ -11,13 +11,14 @@ app = typer.Typer(
         "Typical first steps:\n\n"
         "  yunying demo                       # build the demo store and show DAU, funnel, retention\n\n"
         "  yunying import events.csv --project shop\n\n"
-        "  yunying query --project shop --json @funnel.json"
+        "  yunying query --project shop --json @funnel.json\n\n"
+        "  yunying project create shop        # keys for the SDKs and the API\n\n"
+        "  yunying serve                      # receive events from PostHog/Segment/Mixpanel/Sensors SDKs"
     ),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
 )
-
 
 
 @app.callback()
@@ -34,12 +35,9 @@ def _main(
 
 # Sub-commands register themselves on ``app`` when imported.
 from yunying.cli import common as _common  # noqa: E402,F401
+from yunying.cli import demo as _demo  # noqa: E402,F401
+from yunying.cli import importing as _importing  # noqa: E402,F401
+from yunying.cli import project as _project  # noqa: E402,F401
 from yunying.cli import query as _query  # noqa: E402,F401
+from yunying.cli import serve as _serve  # noqa: E402,F401
 from yunying.cli import settings_cmd as _settings  # noqa: E402,F401
-
-for _optional in ("importing", "demo"):
-    try:
-        __import__(f"yunying.cli.{_optional}")
-    except ModuleNotFoundError as exc:  # a module not written yet must not break the others
-        if exc.name != f"yunying.cli.{_optional}":
-            raise

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from yunying.cli import app
-from yunying.cli.common import DbOption, ProjectOption, fail, open_store
+from yunying.cli.common import DbOption, fail, open_store
 from yunying.insights import REGISTRY, InsightError, parse_document, run_query
 from yunying.store.connection import UnknownProjectError
 
@@ -39,8 +39,14 @@ def query_command(
              'Example: \'{"kind": "trends", "series": [{"event": "pay", "math": "unique_users"}], '
              '"date_from": "2026-10-01", "date_to": "2026-10-31"}\'. Kinds: trends, funnel, '
              "retention, stickiness, lifecycle, paths (docs/api.md).")],
-    project: ProjectOption,
+    project: Annotated[str | None, typer.Option(
+        "--project", "-p", help="Project name (with --db; with --url the key names the project).")] = None,
     db: DbOption = None,
+    url: Annotated[str | None, typer.Option(
+        help="Ask a running 'yunying serve' instead of opening the store, e.g. http://127.0.0.1:8000 "
+             "(needed while a server holds the store).")] = None,
+    key: Annotated[str | None, typer.Option(
+        envvar="YUNYING_API_KEY", help="The project's secret API key, for --url.")] = None,
     pretty: Annotated[bool, typer.Option(help="Indent the JSON output.")] = True,
 ) -> None:
     """Run an insight query document on a project and print the result as JSON."""
@@ -48,16 +54,43 @@ def query_command(
         doc = parse_document(read_document(document))
     except InsightError as exc:
         fail(f"bad query document — {exc}")
-    store = open_store(db, read_only=True)
+    if url:
+        result = _remote_query(url, key, read_document(document))
+    else:
+        if not project:
+            fail("say which project: --project NAME (or ask a server with --url and --key)")
+        store = open_store(db, read_only=True)
+        try:
+            result = run_query(store, store.project(project), doc).to_json()
+        except InsightError as exc:
+            fail(f"bad query document — {exc}")
+        except UnknownProjectError as exc:
+            fail(str(exc))
+        finally:
+            store.close()
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2 if pretty else None))
+
+
+def _remote_query(url: str, key: str | None, document: Any) -> Any:
+    import httpx
+
+    if not key:
+        fail("--url needs the project's secret API key: --key KEY or YUNYING_API_KEY")
+    endpoint = url.rstrip("/") + "/api/v1/query"
     try:
-        result = run_query(store, store.project(project), doc)
-    except InsightError as exc:
-        fail(f"bad query document — {exc}")
-    except UnknownProjectError as exc:
-        fail(str(exc))
-    finally:
-        store.close()
-    typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2 if pretty else None))
+        response = httpx.post(endpoint, json=document, headers={"Authorization": f"Bearer {key}"},
+                              timeout=None)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {endpoint}: {exc} (is 'yunying serve' running there?)")
+    try:
+        body = response.json()
+    except ValueError:
+        fail(f"{endpoint} answered {response.status_code} with no JSON (is it a yunying server?)")
+    if response.status_code != 200:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        fail(f"the server refused the query ({response.status_code} {error.get('code')}): "
+             f"{error.get('message')}")
+    return body
 
 
 @app.command("schema")

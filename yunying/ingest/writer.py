@@ -209,7 +209,7 @@ def insert_select(
         f"""CREATE OR REPLACE TEMP TABLE {ids} AS
             SELECT distinct_id, min(timestamp) AS first_ts FROM ({rows_sql}) AS n{where}
             GROUP BY distinct_id""", _used(f"{rows_sql}{where}", p))
-    _add_persons(con, pid, ids)
+    add_persons(con, pid, ids)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {idmap} AS
             SELECT i.distinct_id, p.person_id FROM {ids} AS i
@@ -234,7 +234,7 @@ def _used(sql: str, params: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
 
 
-def _add_persons(con: duckdb.DuckDBPyConnection, pid: int, ids: str) -> None:
+def add_persons(con: duckdb.DuckDBPyConnection, pid: int, ids: str) -> None:
     """New distinct_ids of ``ids`` (distinct_id, first_ts) get the next dense person ids."""
     con.execute(
         f"""INSERT INTO persons

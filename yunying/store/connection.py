@@ -109,13 +109,14 @@ class Store:
         return Project(next_id, name, tz)
 
     def clear_project(self, project: Project) -> None:
-        """Delete every event and person of ``project`` in one transaction (the project stays)."""
+        """Delete every event, person and reject of ``project`` in one transaction (project and keys stay)."""
         con = self.duckdb
         with self._write_lock:
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute("DELETE FROM events WHERE project_id = ?", [project.project_id])
-                con.execute("DELETE FROM persons WHERE project_id = ?", [project.project_id])
+                for table in ("persons", "person_profiles", "ingest_rejects"):
+                    con.execute(f"DELETE FROM {table} WHERE project_id = ?", [project.project_id])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -163,6 +164,8 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         raise RuntimeError(
             f"the store was written by a newer yunying (schema {row[0]}); upgrade yunying to read it"
         )
+    elif row[0] < schema.SCHEMA_VERSION:  # older stores only lack tables, created above
+        con.execute("UPDATE schema_version SET version = ?", [schema.SCHEMA_VERSION])
 
 
 def connect(url: str | Path | None = None, *, read_only: bool = False) -> Store:

@@ -63,6 +63,34 @@ DDL: tuple[str, ...] = (
     + ", ".join(f'"{name}" {sqltype}' for name, sqltype in EVENT_COLUMNS)
     + ")",
     """CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)""",
+    # What is known of a person beyond its distinct_ids: whether a login id is among them
+    # (identified persons are never merged silently) and its properties ($set …) as JSON.
+    """CREATE TABLE IF NOT EXISTS person_profiles (
+        project_id INTEGER NOT NULL,
+        person_id BIGINT NOT NULL,
+        is_identified BOOLEAN NOT NULL,
+        properties VARCHAR NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    )""",
+    # Keys of a project. Ingestion keys are public (embedded in apps) and kept as given;
+    # secret keys are kept only as their SHA-256.
+    """CREATE TABLE IF NOT EXISTS project_keys (
+        project_id INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        key_sha256 VARCHAR NOT NULL UNIQUE,
+        public_key VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        revoked_at TIMESTAMP
+    )""",
+    # Every message the ingestion server refused, with its reason (GET /api/v1/ingest/stats).
+    """CREATE TABLE IF NOT EXISTS ingest_rejects (
+        project_id INTEGER NOT NULL,
+        received_at TIMESTAMP NOT NULL,
+        wire_format VARCHAR NOT NULL,
+        message_index INTEGER NOT NULL,
+        field VARCHAR,
+        reason VARCHAR NOT NULL
+    )""",
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2

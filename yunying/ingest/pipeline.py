@@ -1,0 +1,298 @@
+"""The ingestion writer: one thread, group commit, and an answer only once the data is on disk.
+
+Capture requests :meth:`Writer.submit` their parsed batch and wait. The writer thread takes
+everything queued (waiting up to ``commit_interval_ms`` after the first request, or until
+``commit_max_events`` events are queued), writes it in **one transaction**, and commits;
+DuckDB's commit syncs its write-ahead log to disk (``fdatasync``), and only then is each
+waiting request answered. So an answered request is durable, and a ``kill -9`` at any moment
+loses only unanswered requests — which their clients retry, and which deduplication
+(:mod:`yunying.ingest.dedup_index`) keeps from being stored twice.
+
+Inside a commit, per project, in this order: identity links, new persons, events (minus
+duplicates), person operations, rejected messages (kept with their reasons). If the commit
+fails, every request of the group is retried alone, so one poisoned request fails alone.
+
+When more than ``max_pending_events`` events wait, :meth:`submit` raises :class:`Overloaded`
+and the request is answered 503 with ``Retry-After``: memory stays bounded and the SDKs retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from yunying import settings
+from yunying.ingest import identity
+from yunying.ingest.batch import IngestBatch, Outcome
+from yunying.ingest.dedup_index import DedupIndex, fingerprints
+from yunying.ingest.stats import IngestStats
+from yunying.ingest.writer import add_persons, transaction
+from yunying.store import Project, Store, schema
+from yunying.store.properties import json_pointer
+
+log = logging.getLogger("yunying.ingest")
+
+_FINGERPRINT = "hash($pid::INTEGER, uuid)"  # the same expression at rebuild and at write
+
+
+class Overloaded(RuntimeError):
+    """Too many events are waiting for the writer; the client should retry later."""
+
+
+@dataclass
+class Submission:
+    project: Project
+    batch: IngestBatch
+    wire_format: str
+    done: Callable[[Outcome | BaseException], None]  # called once, from the writer thread
+
+
+class Writer:
+    """Owns the store's write connection while it runs (see the module docstring)."""
+
+    def __init__(self, store: Store, stats: IngestStats) -> None:
+        self.store = store
+        self.stats = stats
+        self.interval_s = settings.get("commit_interval_ms") / 1000
+        self.max_events = int(settings.get("commit_max_events"))
+        self.max_pending = int(settings.get("max_pending_events"))
+        self.window_days = int(settings.get("dedup_window_days"))
+        self._queue: list[Submission] = []
+        self._pending_events = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.index = DedupIndex(self.window_days * 1440)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._rebuild_index()
+        self._thread = threading.Thread(target=self._run, name="yunying-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Commit what is queued, then stop."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread:
+            self._thread.join()
+
+    @property
+    def pending_events(self) -> int:
+        return self._pending_events
+
+    def _rebuild_index(self) -> None:
+        """Fingerprints of every event stored within the dedup window (so restarts keep dedup)."""
+        con = self.store.duckdb
+        rows = con.execute(
+            f"""SELECT {_FINGERPRINT.replace('$pid', 'project_id')} AS fp,
+                       (epoch(inserted_at) // 60)::INTEGER AS minute
+                FROM events WHERE inserted_at >= now()::TIMESTAMP - to_days($days)""",
+            {"days": self.window_days}).fetchnumpy()
+        if len(rows["fp"]):
+            self.index = DedupIndex(self.window_days * 1440, capacity=len(rows["fp"]) * 2)
+            self.index.add(fingerprints(rows["fp"]), rows["minute"])
+
+    # ------------------------------------------------------------------ requests
+    def submit(self, submission: Submission) -> None:
+        n = submission.batch.event_count
+        with self._cond:
+            if self._stopping:
+                raise Overloaded("the server is shutting down")
+            if self._pending_events + n > self.max_pending and self._pending_events > 0:
+                raise Overloaded(f"{self._pending_events} events are waiting to be written")
+            self._queue.append(submission)
+            self._pending_events += n
+            self._cond.notify()
+
+    def _take(self) -> list[Submission] | None:
+        with self._cond:
+            while not self._queue and not self._stopping:
+                self._cond.wait()
+            if not self._queue:
+                return None
+            deadline = time.monotonic() + self.interval_s
+            while not self._stopping and self._pending_events < self.max_events:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            group, count = [], 0
+            while self._queue and (not group or count + self._queue[0].batch.event_count <= self.max_events):
+                sub = self._queue.pop(0)
+                group.append(sub)
+                count += sub.batch.event_count
+            self._pending_events -= count
+            return group
+
+    def _run(self) -> None:
+        while (group := self._take()) is not None:
+            self._commit_group(group)
+
+    def _commit_group(self, group: list[Submission]) -> None:
+        started = time.perf_counter()
+        try:
+            outcomes, remember = self._write(group)
+        except Exception as exc:  # isolate the failing request: each again, alone
+            if len(group) > 1:
+                for sub in group:
+                    self._commit_group([sub])
+                return
+            log.exception("writing a %s request failed", group[0].wire_format)
+            group[0].done(exc)
+            return
+        for fps, minute in remember:
+            self.index.add(fps, minute)
+        self.stats.count_commit(sum(s.batch.event_count for s in group), time.perf_counter() - started)
+        for sub, outcome in zip(group, outcomes, strict=True):
+            sub.done(outcome)
+
+    # ------------------------------------------------------------------ one commit
+    def _write(self, group: list[Submission]) -> tuple[list[Outcome], list[tuple[np.ndarray, int]]]:
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        minute = int((now - dt.datetime(1970, 1, 1)).total_seconds() // 60)
+        outcomes = [Outcome(rejected=list(s.batch.rejected)) for s in group]
+        remember: list[tuple[np.ndarray, int]] = []
+        by_project: dict[int, list[int]] = {}
+        for i, sub in enumerate(group):
+            by_project.setdefault(sub.project.project_id, []).append(i)
+        with transaction(self.store) as con:
+            for pid, members in by_project.items():
+                fps = self._write_project(con, pid, [group[i] for i in members],
+                                          [outcomes[i] for i in members], now)
+                if fps is not None:
+                    remember.append((fps, minute))
+        return outcomes, remember
+
+    def _write_project(self, con, pid: int, subs: list[Submission], outcomes: list[Outcome],
+                       now: dt.datetime) -> np.ndarray | None:
+        counters = self.stats.project(pid)
+        links = [link for s in subs for link in s.batch.links]
+        counts = identity.apply_links(con, pid, links)
+        counters.persons_created += counts.persons_created
+        counters.merges += counts.merges
+        counters.links_refused += counts.links_refused
+
+        kept_fps: np.ndarray | None = None
+        table = _events_table(subs)
+        if table.num_rows:
+            con.register("_yunying_incoming", table)
+            try:
+                fps = fingerprints(con.execute(
+                    f"SELECT {_FINGERPRINT} AS fp FROM _yunying_incoming", {"pid": pid}).fetchnumpy()["fp"])
+                keep = self._new_rows(con, pid, table, fps, now)
+                kept = table.filter(pa.array(keep))
+                kept_fps = fps[keep]
+                sub_of = table["sub"].to_numpy()
+                for j, outcome in enumerate(outcomes):
+                    mine = sub_of == j
+                    outcome.stored = int(np.count_nonzero(keep & mine))
+                    outcome.duplicates = int(np.count_nonzero(mine)) - outcome.stored
+                self._insert(con, pid, kept, subs, now)
+            finally:
+                con.unregister("_yunying_incoming")
+        elif any(s.batch.person_ops for s in subs):
+            self._insert(con, pid, table.slice(0, 0), subs, now)
+
+        ops = [op for s in subs for op in s.batch.person_ops]
+        identity.apply_person_ops(con, pid, ops)
+        for sub, outcome in zip(subs, outcomes, strict=True):
+            outcome.profile_updates = len(sub.batch.person_ops) + len(sub.batch.links)
+            counters.messages += sub.batch.messages
+            counters.stored += outcome.stored
+            counters.duplicates += outcome.duplicates
+            counters.rejected += len(sub.batch.rejected)
+            counters.clamped += sub.batch.clamped
+            counters.profile_updates += outcome.profile_updates
+        _save_rejects(con, pid, subs, now)
+        return kept_fps
+
+    def _new_rows(self, con, pid: int, table: pa.Table, fps: np.ndarray, now: dt.datetime) -> np.ndarray:
+        """True for each row to store: not a repeat inside the batch, not already stored."""
+        keep = np.ones(len(fps), dtype=np.bool_)
+        seen = self.index.contains(fps)
+        if not seen.any() and len(np.unique(fps)) == len(fps):
+            return keep  # the common case: every id is new
+        uuids = table["uuid"].to_pylist()
+        first: dict[str, int] = {}
+        for j, u in enumerate(uuids):  # repeats inside the batch: the first one is kept
+            if u in first:
+                keep[j] = False
+            else:
+                first[u] = j
+        maybe = [u for j, u in enumerate(uuids) if keep[j] and seen[j]]
+        if maybe:  # a fingerprint seen before: confirm against the events themselves
+            stored = {r[0] for r in con.execute(
+                "SELECT uuid FROM events WHERE project_id = $pid AND uuid IN (SELECT unnest($u)) "
+                "AND inserted_at >= $now - to_days($days)",
+                {"pid": pid, "u": maybe, "now": now, "days": self.window_days}).fetchall()}
+            for j, u in enumerate(uuids):
+                if u in stored:
+                    keep[j] = False
+        return keep
+
+    def _insert(self, con, pid: int, kept: pa.Table, subs: list[Submission], now: dt.datetime) -> None:
+        ids = pa.table({"distinct_id": pa.concat_arrays([
+            kept["distinct_id"].combine_chunks(),
+            pa.array([op.distinct_id for s in subs for op in s.batch.person_ops], pa.string())]),
+            "first_ts": pa.concat_arrays([
+                kept["timestamp"].combine_chunks(),
+                pa.array([now] * sum(len(s.batch.person_ops) for s in subs), pa.timestamp("us"))])})
+        con.register("_yunying_ids", ids)
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE _yunying_new_ids AS "
+                        "SELECT distinct_id, min(first_ts) AS first_ts FROM _yunying_ids "
+                        "GROUP BY distinct_id")
+            add_persons(con, pid, "_yunying_new_ids")
+        finally:
+            con.unregister("_yunying_ids")
+        if not kept.num_rows:
+            return
+        con.register("_yunying_kept", kept)
+        try:
+            paths = ", ".join(f"'{json_pointer(p)}'" for p in schema.MATERIALIZED_PROPERTIES)
+            mat = ", ".join(f"_mat[{i}]" for i in range(1, len(schema.MATERIALIZED_PROPERTIES) + 1))
+            con.execute(
+                f"""INSERT INTO events
+                    SELECT $pid, uuid, event, distinct_id, person_id, timestamp, properties, {mat}, $now
+                    FROM (SELECT n.*, p.person_id, json_extract_string(n.properties, [{paths}]) AS _mat
+                          FROM _yunying_kept AS n
+                          JOIN (SELECT p.distinct_id, p.person_id FROM persons AS p
+                                SEMI JOIN _yunying_new_ids AS i USING (distinct_id)
+                                WHERE p.project_id = $pid) AS p USING (distinct_id))""",
+                {"pid": pid, "now": now})
+        finally:
+            con.unregister("_yunying_kept")
+
+
+def _events_table(subs: list[Submission]) -> pa.Table:
+    """The events of ``subs`` as one Arrow table, with ``sub`` = position of their request."""
+    def col(name: str) -> list:
+        return [v for s in subs for v in getattr(s.batch, name)]
+    return pa.table({
+        "uuid": pa.array(col("uuid"), pa.string()),
+        "event": pa.array(col("event"), pa.string()),
+        "distinct_id": pa.array(col("distinct_id"), pa.string()),
+        "timestamp": pa.array(col("timestamp_us"), pa.int64()).cast(pa.timestamp("us")),
+        "properties": pa.array(col("properties"), pa.string()),
+        "sub": pa.array([j for j, s in enumerate(subs) for _ in range(s.batch.event_count)], pa.int32()),
+    })
+
+
+def _save_rejects(con, pid: int, subs: list[Submission], now: dt.datetime) -> None:
+    rows = [(s.wire_format, r.index, r.field, r.reason) for s in subs for r in s.batch.rejected]
+    if not rows:
+        return
+    con.execute(
+        "INSERT INTO ingest_rejects SELECT $pid, $now, f, i, fl, r FROM "
+        "(SELECT unnest($f) AS f, unnest($i) AS i, unnest($fl) AS fl, unnest($r) AS r)",
+        {"pid": pid, "now": now, "f": [r[0] for r in rows], "i": [r[1] for r in rows],
+         "fl": [r[2] for r in rows], "r": [r[3] for r in rows]})

@@ -1,0 +1,98 @@
+"""The JSON API: queries, ingestion stats, health. Secret key in ``Authorization: Bearer``."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from typing import Any
+
+import duckdb
+import ibis
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from yunying import __version__, settings
+from yunying.insights import InsightError, run_query
+from yunying.store import Project, Store
+from yunying.web.errors import ApiError, error_response, json_response
+
+
+class ReadPool:
+    """Read-only query connections (cursors of the server's DuckDB database), one per query.
+
+    DuckDB lets many cursors of one process read while the writer writes; each query gets
+    its own, is interrupted after ``query_timeout_ms``, and at most ``size`` run at once.
+    """
+
+    def __init__(self, store: Store, size: int = 2) -> None:
+        self._free: queue.Queue[Store] = queue.Queue()
+        for _ in range(size):
+            cursor = store.duckdb.cursor()
+            self._free.put(Store(ibis.duckdb.from_connection(cursor), "duckdb", store.location))
+
+    def run(self, project: Project, document: Any) -> dict[str, Any]:
+        reader = self._free.get()
+        timeout_s = settings.get("query_timeout_ms") / 1000
+        timer = threading.Timer(timeout_s, reader.duckdb.interrupt)
+        timer.start()
+        try:
+            return run_query(reader, project, document).to_json()
+        except duckdb.InterruptException:
+            raise ApiError(504, "query_timeout",
+                           f"the query ran longer than {timeout_s:g} s (query_timeout_ms); "
+                           "narrow the date range or the filters") from None
+        finally:
+            timer.cancel()
+            self._free.put(reader)
+
+
+def api_routes(state) -> list[Route]:
+    async def query(request: Request) -> Response:
+        try:
+            project = state.keys.reading_project(request)
+            try:
+                document = orjson.loads(await request.body())
+            except orjson.JSONDecodeError as exc:
+                raise ApiError(400, "bad_json", f"the query document is not valid JSON: {exc}") from None
+            try:
+                result = await asyncio.to_thread(state.reads.run, project, document)
+            except InsightError as exc:
+                raise ApiError(400, "bad_query", str(exc), exc.field) from None
+            return json_response(200, result)
+        except ApiError as exc:
+            return error_response(exc)
+
+    async def ingest_stats(request: Request) -> Response:
+        try:
+            project = state.keys.reading_project(request)
+        except ApiError as exc:
+            return error_response(exc)
+        reasons = await asyncio.to_thread(_reject_reasons, state.store, project)
+        return json_response(200, {
+            "project": project.name,
+            "since_start": state.stats.project(project.project_id).as_dict(),
+            "rejected_by_reason": reasons,
+            "server": state.stats.server_view(state.writer.pending_events if state.writer else 0),
+        })
+
+    async def health(request: Request) -> Response:
+        return json_response(200, {"status": "ok", "version": __version__})
+
+    return [
+        Route("/api/v1/query", query, methods=["POST"]),
+        Route("/api/v1/ingest/stats", ingest_stats, methods=["GET"]),
+        Route("/api/v1/health", health, methods=["GET"]),
+    ]
+
+
+def _reject_reasons(store: Store, project: Project) -> list[dict[str, Any]]:
+    """All-time rejected messages of ``project`` grouped by reason, most frequent first."""
+    rows = store.duckdb.cursor().execute(  # its own cursor: reads while the writer writes
+        "SELECT wire_format, field, reason, count(*) AS n, max(received_at) AS last "
+        "FROM ingest_rejects WHERE project_id = ? GROUP BY ALL ORDER BY n DESC LIMIT 100",
+        [project.project_id]).fetchall()
+    return [{"wire_format": f, "field": fl, "reason": r, "count": n, "last": last.isoformat() + "Z"}
+            for f, fl, r, n, last in rows]
