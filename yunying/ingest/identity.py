@@ -57,8 +57,7 @@ def person_ids(con: duckdb.DuckDBPyConnection, pid: int, ids: Iterable[str]) -> 
 
 
 def next_person_id(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT coalesce(max(person_id), 0) + 1 FROM persons").fetchone()
-    return int(row[0]) if row else 1
+    return int(con.execute("SELECT coalesce(max(person_id), 0) + 1 FROM persons").fetchall()[0][0])
 
 
 def _profiles(con: duckdb.DuckDBPyConnection, pid: int,
@@ -77,7 +76,7 @@ def _save_profiles(con: duckdb.DuckDBPyConnection, pid: int, profiles: dict[int,
     gone = sorted(set(dropped) | set(profiles))
     if gone:
         con.execute("DELETE FROM person_profiles WHERE project_id = $pid "
-                    "AND person_id IN (SELECT unnest($ids))", {"pid": pid, "ids": gone})
+                    "AND person_id IN (SELECT unnest($ids))", {"pid": pid, "ids": gone}).fetchall()
     if profiles:
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         table = pa.table({
@@ -88,7 +87,7 @@ def _save_profiles(con: duckdb.DuckDBPyConnection, pid: int, profiles: dict[int,
         con.register("_yunying_profiles", table)
         try:
             con.execute("INSERT INTO person_profiles SELECT $pid, person_id, is_identified, properties, $now "
-                        "FROM _yunying_profiles", {"pid": pid, "now": now})
+                        "FROM _yunying_profiles", {"pid": pid, "now": now}).fetchall()
         finally:
             con.unregister("_yunying_profiles")
 
@@ -159,14 +158,14 @@ def apply_links(con: duckdb.DuckDBPyConnection, pid: int, links: Sequence[Identi
 
     if new_rows:
         con.execute("INSERT INTO persons SELECT $pid, d, p FROM (SELECT unnest($d) AS d, unnest($p) AS p)",
-                    {"pid": pid, "d": [r[0] for r in new_rows], "p": [r[1] for r in new_rows]})
+                    {"pid": pid, "d": [r[0] for r in new_rows], "p": [r[1] for r in new_rows]}).fetchall()
     if remap:
         params = {"pid": pid, "old": list(remap), "new": list(remap.values())}
         for table in ("persons", "events"):
             con.execute(
                 f"""UPDATE {table} SET person_id = m.new
                     FROM (SELECT unnest($old) AS old, unnest($new) AS new) AS m
-                    WHERE {table}.project_id = $pid AND {table}.person_id = m.old""", params)
+                    WHERE {table}.project_id = $pid AND {table}.person_id = m.old""", params).fetchall()
     _save_profiles(con, pid, {p: profiles[p] for p in touched}, dropped=remap)
     return counts
 

@@ -250,7 +250,7 @@ class Writer:
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE _yunying_new_ids AS "
                         "SELECT distinct_id, min(first_ts) AS first_ts FROM _yunying_ids "
-                        "GROUP BY distinct_id")
+                        "GROUP BY distinct_id").fetchall()
             add_persons(con, pid, "_yunying_new_ids")
         finally:
             con.unregister("_yunying_ids")
@@ -268,7 +268,7 @@ class Writer:
                           JOIN (SELECT p.distinct_id, p.person_id FROM persons AS p
                                 SEMI JOIN _yunying_new_ids AS i USING (distinct_id)
                                 WHERE p.project_id = $pid) AS p USING (distinct_id))""",
-                {"pid": pid, "now": now})
+                {"pid": pid, "now": now}).fetchall()
         finally:
             con.unregister("_yunying_kept")
 
@@ -295,4 +295,4 @@ def _save_rejects(con, pid: int, subs: list[Submission], now: dt.datetime) -> No
         "INSERT INTO ingest_rejects SELECT $pid, $now, f, i, fl, r FROM "
         "(SELECT unnest($f) AS f, unnest($i) AS i, unnest($fl) AS fl, unnest($r) AS r)",
         {"pid": pid, "now": now, "f": [r[0] for r in rows], "i": [r[1] for r in rows],
-         "fl": [r[2] for r in rows], "r": [r[3] for r in rows]})
+         "fl": [r[2] for r in rows], "r": [r[3] for r in rows]}).fetchall()

@@ -245,7 +245,7 @@ def add_persons(con: duckdb.DuckDBPyConnection, pid: int, ids: str) -> None:
            WHERE NOT EXISTS (SELECT 1 FROM persons p
                              WHERE p.project_id = $pid AND p.distinct_id = n.distinct_id)""",
         {"pid": pid},
-    )
+    ).fetchall()
 
 
 def write_events(store: Store, project: Project, events: pa.Table) -> WriteResult:
