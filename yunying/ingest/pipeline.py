@@ -73,6 +73,8 @@ class Writer:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        warm = DedupIndex(1)  # compile the index's kernels before the first request
+        warm.add(warm.contains(np.ones(1, np.uint64)).astype(np.uint64) + np.uint64(1), 0)
         self._rebuild_index()
         self._thread = threading.Thread(target=self._run, name="yunying-writer", daemon=True)
         self._thread.start()
@@ -251,7 +253,7 @@ class Writer:
             con.execute("CREATE OR REPLACE TEMP TABLE _yunying_new_ids AS "
                         "SELECT distinct_id, min(first_ts) AS first_ts FROM _yunying_ids "
                         "GROUP BY distinct_id").fetchall()
-            add_persons(con, pid, "_yunying_new_ids")
+            self.stats.project(pid).persons_created += add_persons(con, pid, "_yunying_new_ids")
         finally:
             con.unregister("_yunying_ids")
         if not kept.num_rows:

@@ -234,9 +234,12 @@ def _used(sql: str, params: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
 
 
-def add_persons(con: duckdb.DuckDBPyConnection, pid: int, ids: str) -> None:
-    """New distinct_ids of ``ids`` (distinct_id, first_ts) get the next dense person ids."""
-    con.execute(
+def add_persons(con: duckdb.DuckDBPyConnection, pid: int, ids: str) -> int:
+    """New distinct_ids of ``ids`` (distinct_id, first_ts) get the next dense person ids.
+
+    Returns how many persons were created.
+    """
+    done = con.execute(
         f"""INSERT INTO persons
            SELECT $pid, distinct_id,
                   (SELECT coalesce(max(person_id), 0) FROM persons)
@@ -246,6 +249,7 @@ def add_persons(con: duckdb.DuckDBPyConnection, pid: int, ids: str) -> None:
                              WHERE p.project_id = $pid AND p.distinct_id = n.distinct_id)""",
         {"pid": pid},
     ).fetchall()
+    return int(done[0][0]) if done else 0
 
 
 def write_events(store: Store, project: Project, events: pa.Table) -> WriteResult:
