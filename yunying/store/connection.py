@@ -99,6 +99,9 @@ class Store:
                 f"project name {name!r} must be 1-64 letters, digits, '_', '-' or '.'"
             )
         tz = validate_timezone(timezone or settings.get("default_timezone"))
+        if any(p.name == name for p in self.projects()):
+            raise ValueError(f"a project named {name!r} already exists in {self.location} "
+                             "(yunying project list shows them)")
         con = self.duckdb
         with self._write_lock:
             next_id = con.execute("SELECT coalesce(max(project_id), 0) + 1 FROM projects").fetchone()[0]
