@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -113,6 +114,8 @@ class IngestBatch:
     person_ops: list[PersonOp] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     clamped: int = 0  # events whose timestamp was clamped
+    future_tolerance_us: int = field(
+        default_factory=lambda: int(settings.get("future_tolerance_seconds")) * 1_000_000)
 
     def add_event(
         self, index: int, *, uuid: str | None, event: str, distinct_id: str, timestamp_us: int,
@@ -123,7 +126,7 @@ class IngestBatch:
         ``timestamp_us`` must come from :func:`client_time_us`; an event further than the
         tolerance in the future is clamped to ``now_us`` here.
         """
-        if timestamp_us > now_us + settings.get("future_tolerance_seconds") * 1_000_000:
+        if timestamp_us > now_us + self.future_tolerance_us:
             properties = {**properties, "$clamped_timestamp": iso_from_us(timestamp_us)}
             timestamp_us = now_us
             self.clamped += 1
@@ -202,9 +205,14 @@ def epoch_us(value: Any, field: str, *, unit_us: int) -> int:
     """UTC microseconds of an epoch number counted in units of ``unit_us`` microseconds."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MessageError(f"{field} must be a number (epoch)", field)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise MessageError(f"{field} is not a finite number", field)
-    return round(value * unit_us)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise MessageError(f"{field} is not a finite number", field)
+        # round(value * unit_us) would round twice (the product first); the whole part and
+        # the fraction of a float are exact, so they are scaled separately.
+        whole = int(value)
+        return whole * unit_us + round((value - whole) * unit_us)
+    return value * unit_us
 
 
 def client_time_us(

@@ -20,7 +20,6 @@ live here too, so that a format module only states its own rules.
 from __future__ import annotations
 
 import binascii
-import math
 import urllib.parse
 import zlib
 from collections.abc import Mapping
@@ -267,21 +266,8 @@ def json_object(value: Any, field: str) -> dict[str, Any]:
     return value
 
 
-def exact_epoch_us(value: Any, field: str, *, unit_us: int) -> int:
-    """``batch.epoch_us``, with a float rounded to the µs nearest its exact value.
-
-    ``round(value * unit_us)`` rounds twice: 1795298062.9885685 s is 1795298062.98856854…
-    exactly, but the product is already rounded to …568.5 and then to …568. The whole part
-    and the fraction of a float are exact, so they are scaled separately.
-    """
-    if type(value) is float and math.isfinite(value):
-        whole = int(value)
-        return whole * unit_us + round((value - whole) * unit_us)
-    return epoch_us(value, field, unit_us=unit_us)
-
-
 def epoch_s_or_ms_us(value: Any, field: str) -> int:
     """UTC µs of an epoch in seconds, or in milliseconds when ≥ 1e11 (after year 5138 in s)."""
     if type(value) in (int, float) and value >= 100_000_000_000:
-        return exact_epoch_us(value, field, unit_us=1_000)
-    return exact_epoch_us(value, field, unit_us=1_000_000)
+        return epoch_us(value, field, unit_us=1_000)
+    return epoch_us(value, field, unit_us=1_000_000)

@@ -60,7 +60,7 @@ from yunying.ingest.formats.body import (
     NOT_OBJECT,
     bearer,
     decode_body,
-    exact_epoch_us,
+    epoch_us,
     json_object,
     loads,
     name_list,
@@ -75,7 +75,7 @@ NO_KEY = "send Authorization: Bearer <ingestion key> (or the header X-Yunying-Ke
 def _time_us(value: Any, field: str) -> int:
     if type(value) is str:
         return parse_iso_us(value, field)
-    return exact_epoch_us(value, field, unit_us=1_000)
+    return epoch_us(value, field, unit_us=1_000)
 
 
 def _array(payload: dict[str, Any], name: str) -> list[Any]:

@@ -53,7 +53,7 @@ from yunying.ingest.formats import WireFormat, WireRequest
 from yunying.ingest.formats.body import (
     NOT_OBJECT,
     decode_body,
-    exact_epoch_us,
+    epoch_us,
     form_fields,
     json_field,
     json_object,
@@ -147,7 +147,7 @@ def _event(batch: IngestBatch, index: int, event: dict[str, Any], sent_at: int |
     if stamp is not None:
         ts_us = client_time_us(parse_iso_us(stamp, "timestamp"), sent_at_us=sent_at, now_us=now_us)
     elif event.get("offset") is not None:
-        ts_us = client_time_us(now_us - exact_epoch_us(event["offset"], "offset", unit_us=1_000),
+        ts_us = client_time_us(now_us - epoch_us(event["offset"], "offset", unit_us=1_000),
                                sent_at_us=None, now_us=now_us)
     else:
         ts_us = now_us
