@@ -50,3 +50,22 @@ def test_readme_quick_start_is_the_two_commands():
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     quick = readme.split("## Quick start", 1)[1].split("##", 1)[0]
     assert "make demo" in quick and "make test" in quick
+
+
+def test_every_capture_path_and_api_route_is_documented():
+    from yunying.ingest.formats import registry
+
+    ingest = (DOCS / "ingest.md").read_text(encoding="utf-8")
+    for fmt in registry():
+        for path in fmt.paths:
+            assert f"`{path.rstrip('/')}" in ingest, path
+    api = (DOCS / "api.md").read_text(encoding="utf-8")
+    for route in ("/api/v1/query", "/api/v1/ingest/stats", "/api/v1/health", "/api/v1/events"):
+        assert route in api
+
+
+def test_every_server_setting_is_documented_for_the_server():
+    ingest = (DOCS / "ingest.md").read_text(encoding="utf-8")
+    for name in ("max_body_bytes", "max_decoded_bytes", "commit_interval_ms", "commit_max_events",
+                 "max_pending_events", "dedup_window_days", "future_tolerance_seconds", "query_timeout_ms"):
+        assert f"`{name}`" in ingest

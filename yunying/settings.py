@@ -26,7 +26,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db", str, "", "Path of the DuckDB store; empty means the user data dir."),
     Setting("default_timezone", str, "Asia/Shanghai", "Time zone of new projects (IANA name)."),
     Setting("dedup_window_days", int, 7,
-            "How far either side of an event's timestamp a duplicate uuid is looked for."),
+            "Dedup memory: the server never stores an event id twice within this many days of "
+            "the first; an import looks this far either side of a file's time span."),
     Setting("duckdb_threads", int, 0, "Threads DuckDB may use; 0 means all cores."),
     Setting("future_tolerance_seconds", int, 86_400,
             "An event further than this in the future is clamped to its arrival time and flagged."),

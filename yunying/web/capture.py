@@ -56,7 +56,8 @@ def capture_routes(app_state) -> list[Route]:
     routes = []
     for fmt in registry():
         endpoint = _handler(fmt, app_state)
-        routes.extend(Route(path, endpoint, methods=["POST"]) for path in fmt.paths)
+        routes.extend(Route(path, endpoint, methods=["GET", "POST"] if path.endswith(".gif") else ["POST"])
+                      for path in fmt.paths)  # pixel endpoints (/sa.gif) carry the data in a GET
     return routes
 
 
