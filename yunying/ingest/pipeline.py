@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ class Writer:
         self.max_events = int(settings.get("commit_max_events"))
         self.max_pending = int(settings.get("max_pending_events"))
         self.window_days = int(settings.get("dedup_window_days"))
-        self._queue: list[Submission] = []
+        self._queue: deque[Submission] = deque()
         self._pending_events = 0
         self._cond = threading.Condition()
         self._stopping = False
@@ -129,7 +130,7 @@ class Writer:
                 self._cond.wait(left)
             group, count = [], 0
             while self._queue and (not group or count + self._queue[0].batch.event_count <= self.max_events):
-                sub = self._queue.pop(0)
+                sub = self._queue.popleft()
                 group.append(sub)
                 count += sub.batch.event_count
             self._pending_events -= count

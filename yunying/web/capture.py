@@ -100,7 +100,8 @@ async def _capture(fmt: WireFormat, state, request: Request) -> Outcome:
         raise _Refused(401, "wrong_project", f"the key belongs to project {project.name!r}, "
                        f"not {batch.project_name!r}")
     state.stats.project(project.project_id).requests[fmt.name] += 1
-    if state.discard or request.headers.get("dry-run", "").lower() == "true":
+    nothing_to_write = not (batch.event_count or batch.links or batch.person_ops or batch.rejected)
+    if nothing_to_write or state.discard or request.headers.get("dry-run", "").lower() == "true":
         return Outcome(rejected=list(batch.rejected))
     return await _write(state, project, batch, fmt.name)
 
