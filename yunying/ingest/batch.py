@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 EARLIEST_US = int((dt.datetime(2000, 1, 1, tzinfo=dt.UTC) - EPOCH).total_seconds()) * 1_000_000
 MAX_ID_CHARS = 200
 MAX_EVENT_CHARS = 200
+NOT_OBJECT = "message is not a JSON object"
 
 PersonOpKind = Literal["set", "set_once", "unset", "add", "append", "union", "remove", "delete"]
 LinkKind = Literal["identify", "alias", "merge"]
@@ -140,6 +142,22 @@ class IngestBatch:
 
     def reject(self, index: int, reason: str, field: str | None = None) -> None:
         self.rejected.append(Rejection(index, reason, field))
+
+    def read(self, messages: list[Any], read_one: Callable[[int, dict[str, Any]], None], *,
+             start: int = 0, field: str | None = None) -> None:
+        """Call ``read_one(index, message)`` for each message, numbered from ``start``.
+
+        A message that is not a JSON object, or whose reading raises :class:`MessageError`,
+        is rejected alone (``field`` names where non-objects sit); the others go on.
+        """
+        for index, message in enumerate(messages, start):
+            if type(message) is not dict:
+                self.reject(index, NOT_OBJECT, field)
+                continue
+            try:
+                read_one(index, message)
+            except MessageError as exc:
+                self.reject(index, str(exc), exc.field)
 
     @property
     def event_count(self) -> int:

@@ -40,7 +40,6 @@ from yunying.ingest.batch import (
 from yunying.ingest.formats import WireRequest
 
 GZIP_MAGIC = b"\x1f\x8b"
-NOT_OBJECT = "message is not a JSON object"
 _URLSAFE = str.maketrans("-_", "+/")
 
 

@@ -60,7 +60,6 @@ from yunying.ingest.batch import (
 )
 from yunying.ingest.formats import WireFormat, WireRequest
 from yunying.ingest.formats.body import (
-    NOT_OBJECT,
     basic_auth,
     decode_body,
     epoch_s_or_ms_us,
@@ -136,14 +135,7 @@ def parse(req: WireRequest, now_us: int) -> IngestBatch:
             raise Unauthorized(NO_TOKEN)
     batch = IngestBatch(key=key, key_is_secret=secret, messages=len(messages))
     handler = HANDLERS[endpoint]
-    for index, msg in enumerate(messages):
-        if type(msg) is not dict:
-            batch.reject(index, NOT_OBJECT)
-            continue
-        try:
-            handler(batch, index, msg, now_us, secret)
-        except MessageError as exc:
-            batch.reject(index, str(exc), exc.field)
+    batch.read(messages, lambda index, msg: handler(batch, index, msg, now_us, secret))
     return batch
 
 

@@ -57,7 +57,6 @@ from yunying.ingest.batch import (
 )
 from yunying.ingest.formats import WireFormat, WireRequest
 from yunying.ingest.formats.body import (
-    NOT_OBJECT,
     bearer,
     decode_body,
     epoch_us,
@@ -101,27 +100,17 @@ def parse(req: WireRequest, now_us: int) -> IngestBatch:
     if payload.get("sent_at") is not None:
         with contextlib.suppress(MessageError):  # an unreadable sent_at is ignored
             sent_at = _time_us(payload["sent_at"], "sent_at")
-    for index, event in enumerate(events):
-        if type(event) is not dict:
-            batch.reject(index, NOT_OBJECT)
-            continue
-        try:
-            _event(batch, index, event, sent_at, now_us)
-        except MessageError as exc:
-            batch.reject(index, str(exc), exc.field)
-    for index, link in enumerate(identify, start=len(events)):
-        if type(link) is not dict:
-            batch.reject(index, NOT_OBJECT, "identify")
-            continue
-        try:
-            anon = required_id(link.get("anon_id"), "identify.anon_id")
-            user = required_id(link.get("user_id"), "identify.user_id")
-        except MessageError as exc:
-            batch.reject(index, str(exc), exc.field)
-            continue
-        if anon != user:
-            batch.links.append(IdentityLink(anon, user, "identify", index))
+    batch.read(events, lambda index, event: _event(batch, index, event, sent_at, now_us))
+    batch.read(identify, lambda index, link: _identify(batch, index, link), start=len(events),
+               field="identify")
     return batch
+
+
+def _identify(batch: IngestBatch, index: int, link: dict[str, Any]) -> None:
+    anon = required_id(link.get("anon_id"), "identify.anon_id")
+    user = required_id(link.get("user_id"), "identify.user_id")
+    if anon != user:
+        batch.links.append(IdentityLink(anon, user, "identify", index))
 
 
 def _event(batch: IngestBatch, index: int, event: dict[str, Any], sent_at: int | None,

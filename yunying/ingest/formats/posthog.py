@@ -51,7 +51,6 @@ from yunying.ingest.batch import (
 )
 from yunying.ingest.formats import WireFormat, WireRequest
 from yunying.ingest.formats.body import (
-    NOT_OBJECT,
     decode_body,
     epoch_us,
     form_fields,
@@ -112,14 +111,7 @@ def parse(req: WireRequest, now_us: int) -> IngestBatch:
     sent_at = sent_at_us(meta.get("sent_at"))
     if sent_at is None and req.query.get("_", "").isdigit():
         sent_at = int(req.query["_"]) * 1_000
-    for index, event in enumerate(events):
-        if type(event) is not dict:
-            batch.reject(index, NOT_OBJECT)
-            continue
-        try:
-            _event(batch, index, event, sent_at, now_us)
-        except MessageError as exc:
-            batch.reject(index, str(exc), exc.field)
+    batch.read(events, lambda index, event: _event(batch, index, event, sent_at, now_us))
     return batch
 
 

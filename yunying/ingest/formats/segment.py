@@ -53,7 +53,6 @@ from yunying.ingest.batch import (
 )
 from yunying.ingest.formats import WireFormat, WireRequest
 from yunying.ingest.formats.body import (
-    NOT_OBJECT,
     basic_auth,
     decode_body,
     json_object,
@@ -91,14 +90,7 @@ def parse(req: WireRequest, now_us: int) -> IngestBatch:
         raise Unauthorized(NO_KEY)
     batch = IngestBatch(key=key, messages=len(messages))
     sent_at = sent_at_us(payload.get("sentAt"))
-    for index, message in enumerate(messages):
-        if type(message) is not dict:
-            batch.reject(index, NOT_OBJECT)
-            continue
-        try:
-            _message(batch, index, message, default_type, sent_at, now_us)
-        except MessageError as exc:
-            batch.reject(index, str(exc), exc.field)
+    batch.read(messages, lambda index, msg: _message(batch, index, msg, default_type, sent_at, now_us))
     return batch
 
 

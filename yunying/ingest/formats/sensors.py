@@ -55,7 +55,6 @@ from yunying.ingest.batch import (
 )
 from yunying.ingest.formats import WireFormat, WireRequest
 from yunying.ingest.formats.body import (
-    NOT_OBJECT,
     decode_body,
     epoch_s_or_ms_us,
     form_fields,
@@ -122,14 +121,7 @@ def parse(req: WireRequest, now_us: int) -> IngestBatch:
         raise Unauthorized(NO_TOKEN)
     project = (req.query.get("project") or "").strip() or _first(records, "project", "$project")
     batch = IngestBatch(key=key, project_name=project, messages=len(records))
-    for index, rec in enumerate(records):
-        if type(rec) is not dict:
-            batch.reject(index, NOT_OBJECT)
-            continue
-        try:
-            _record(batch, index, rec, now_us)
-        except MessageError as exc:
-            batch.reject(index, str(exc), exc.field)
+    batch.read(records, lambda index, rec: _record(batch, index, rec, now_us))
     return batch
 
 
