@@ -194,3 +194,28 @@ def test_merge_keeps_the_surviving_persons_properties():
 ])
 def test_person_operations(before, op, values, after):
     assert apply_op(before, PersonOp("d", op, values, 0)) == after
+
+
+def test_a_failed_commit_leaves_no_person_behind(monkeypatch):
+    from yunying.ingest import identity
+
+    store, project, writer = _store()
+    batch = IngestBatch()
+    batch.add_event(0, uuid="x", event="e", distinct_id="new-user", timestamp_us=NOW_US,
+                    properties={}, now_us=NOW_US)
+    batch.person_ops.append(PersonOp("new-user", "set", {"a": 1}, 0))
+    real = identity.apply_person_ops
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(identity, "apply_person_ops", broken)
+    failed: list = []
+    writer._commit_group([Submission(project, batch, "test", failed.append)])
+    assert isinstance(failed[0], RuntimeError)
+    assert store.duckdb.execute("SELECT count(*) FROM persons").fetchall() == [(0,)]
+    monkeypatch.setattr(identity, "apply_person_ops", real)
+    _commit(writer, project, batch)
+    rows = store.duckdb.execute(
+        "SELECT p.person_id, e.person_id FROM persons p JOIN events e USING (distinct_id)").fetchall()
+    assert rows == [(1, 1)]  # the rolled-back person id is not skipped or reused wrongly

@@ -40,6 +40,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("commit_max_events", int, 20_000, "Group commit: most events in one commit."),
     Setting("max_pending_events", int, 200_000,
             "Events waiting for the writer before capture answers 503 with Retry-After."),
+    Setting("person_cache_size", int, 2_000_000,
+            "distinct_ids whose person the ingestion writer keeps in memory (about 150 bytes each)."),
     Setting("query_timeout_ms", int, 30_000, "A query through the API is stopped after this long."),
     Setting("duckdb_memory_limit", str, "",
             "DuckDB memory limit such as '4GB'; empty means DuckDB's default."),

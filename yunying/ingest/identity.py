@@ -36,6 +36,7 @@ import orjson
 import pyarrow as pa
 
 from yunying.ingest.batch import IdentityLink, PersonOp, dump_json
+from yunying.ingest.person_index import PersonIndex
 
 
 @dataclass
@@ -43,21 +44,6 @@ class IdentityCounts:
     persons_created: int = 0
     merges: int = 0
     links_refused: int = 0
-
-
-def person_ids(con: duckdb.DuckDBPyConnection, pid: int, ids: Iterable[str]) -> dict[str, int]:
-    """The person of each known distinct_id among ``ids``."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = con.execute(
-        "SELECT distinct_id, person_id FROM persons WHERE project_id = $pid "
-        "AND distinct_id IN (SELECT unnest($ids))", {"pid": pid, "ids": wanted}).fetchall()
-    return dict(rows)
-
-
-def next_person_id(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute("SELECT coalesce(max(person_id), 0) + 1 FROM persons").fetchall()[0][0])
 
 
 def _profiles(con: duckdb.DuckDBPyConnection, pid: int,
@@ -92,18 +78,18 @@ def _save_profiles(con: duckdb.DuckDBPyConnection, pid: int, profiles: dict[int,
             con.unregister("_yunying_profiles")
 
 
-def apply_links(con: duckdb.DuckDBPyConnection, pid: int, links: Sequence[IdentityLink]) -> IdentityCounts:
+def apply_links(con: duckdb.DuckDBPyConnection, pid: int, links: Sequence[IdentityLink],
+                persons: PersonIndex) -> IdentityCounts:
     """Apply identity links in order (see the module docstring); the caller holds the transaction."""
     counts = IdentityCounts()
     if not links:
         return counts
-    owner = person_ids(con, pid, [x for link in links for x in (link.anon_id, link.user_id)])
+    owner = persons.lookup(con, pid, [x for link in links for x in (link.anon_id, link.user_id)])
     profiles = _profiles(con, pid, owner.values())
     identified = {p: v[0] for p, v in profiles.items()}
     new_rows: list[tuple[str, int]] = []
     remap: dict[int, int] = {}  # merged person -> surviving person
     touched: set[int] = set()
-    next_id = next_person_id(con)
 
     def attach(distinct_id: str, person: int) -> None:
         owner[distinct_id] = person
@@ -115,7 +101,7 @@ def apply_links(con: duckdb.DuckDBPyConnection, pid: int, links: Sequence[Identi
             continue
         pa_, pu = owner.get(a), owner.get(u)
         if pa_ is None and pu is None:
-            person, next_id = next_id, next_id + 1
+            person = persons.allocate(con)
             counts.persons_created += 1
             attach(a, person)
             attach(u, person)
@@ -123,7 +109,7 @@ def apply_links(con: duckdb.DuckDBPyConnection, pid: int, links: Sequence[Identi
             assert pa_ is not None
             if identified.get(pa_) and link.kind != "merge":
                 counts.links_refused += 1
-                person, next_id = next_id, next_id + 1
+                person = persons.allocate(con)
                 counts.persons_created += 1
                 attach(u, person)
             else:
@@ -156,9 +142,7 @@ def apply_links(con: duckdb.DuckDBPyConnection, pid: int, links: Sequence[Identi
         profiles[person] = (True, profiles.get(person, (True, {}))[1])
         touched.add(person)
 
-    if new_rows:
-        con.execute("INSERT INTO persons SELECT $pid, d, p FROM (SELECT unnest($d) AS d, unnest($p) AS p)",
-                    {"pid": pid, "d": [r[0] for r in new_rows], "p": [r[1] for r in new_rows]}).fetchall()
+    persons.add(con, pid, new_rows)
     if remap:
         params = {"pid": pid, "old": list(remap), "new": list(remap.values())}
         for table in ("persons", "events"):
@@ -166,15 +150,17 @@ def apply_links(con: duckdb.DuckDBPyConnection, pid: int, links: Sequence[Identi
                 f"""UPDATE {table} SET person_id = m.new
                     FROM (SELECT unnest($old) AS old, unnest($new) AS new) AS m
                     WHERE {table}.project_id = $pid AND {table}.person_id = m.old""", params).fetchall()
+        persons.moved(con, pid, remap.values())
     _save_profiles(con, pid, {p: profiles[p] for p in touched}, dropped=remap)
     return counts
 
 
-def apply_person_ops(con: duckdb.DuckDBPyConnection, pid: int, ops: Sequence[PersonOp]) -> None:
+def apply_person_ops(con: duckdb.DuckDBPyConnection, pid: int, ops: Sequence[PersonOp],
+                     persons: PersonIndex) -> None:
     """Apply person operations in order; every distinct_id of ``ops`` must have a person."""
     if not ops:
         return
-    owner = person_ids(con, pid, (op.distinct_id for op in ops))
+    owner = persons.lookup(con, pid, (op.distinct_id for op in ops))
     profiles = _profiles(con, pid, owner.values())
     touched: dict[int, tuple[bool, dict]] = {}
     for op in ops:

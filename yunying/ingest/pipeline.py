@@ -33,8 +33,9 @@ from yunying import settings
 from yunying.ingest import identity
 from yunying.ingest.batch import IngestBatch, Outcome
 from yunying.ingest.dedup_index import DedupIndex, fingerprints
+from yunying.ingest.person_index import PersonIndex
 from yunying.ingest.stats import IngestStats
-from yunying.ingest.writer import add_persons, transaction
+from yunying.ingest.writer import transaction
 from yunying.store import Project, Store, schema
 from yunying.store.properties import json_pointer
 
@@ -71,6 +72,7 @@ class Writer:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.index = DedupIndex(self.window_days * 1440)
+        self.persons = PersonIndex()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -145,6 +147,7 @@ class Writer:
         try:
             outcomes, remember = self._write(group)
         except Exception as exc:  # isolate the failing request: each again, alone
+            self.persons.reset()  # it may hold persons of the rolled-back transaction
             if len(group) > 1:
                 for sub in group:
                     self._commit_group([sub])
@@ -179,7 +182,7 @@ class Writer:
                        now: dt.datetime) -> np.ndarray | None:
         counters = self.stats.project(pid)
         links = [link for s in subs for link in s.batch.links]
-        counts = identity.apply_links(con, pid, links)
+        counts = identity.apply_links(con, pid, links, self.persons)
         counters.persons_created += counts.persons_created
         counters.merges += counts.merges
         counters.links_refused += counts.links_refused
@@ -206,7 +209,7 @@ class Writer:
             self._insert(con, pid, table.slice(0, 0), subs, now)
 
         ops = [op for s in subs for op in s.batch.person_ops]
-        identity.apply_person_ops(con, pid, ops)
+        identity.apply_person_ops(con, pid, ops, self.persons)
         for sub, outcome in zip(subs, outcomes, strict=True):
             outcome.profile_updates = len(sub.batch.person_ops) + len(sub.batch.links)
             counters.messages += sub.batch.messages
@@ -243,22 +246,17 @@ class Writer:
         return keep
 
     def _insert(self, con, pid: int, kept: pa.Table, subs: list[Submission], now: dt.datetime) -> None:
-        ids = pa.table({"distinct_id": pa.concat_arrays([
-            kept["distinct_id"].combine_chunks(),
-            pa.array([op.distinct_id for s in subs for op in s.batch.person_ops], pa.string())]),
-            "first_ts": pa.concat_arrays([
-                kept["timestamp"].combine_chunks(),
-                pa.array([now] * sum(len(s.batch.person_ops) for s in subs), pa.timestamp("us"))])})
-        con.register("_yunying_ids", ids)
-        try:
-            con.execute("CREATE OR REPLACE TEMP TABLE _yunying_new_ids AS "
-                        "SELECT distinct_id, min(first_ts) AS first_ts FROM _yunying_ids "
-                        "GROUP BY distinct_id").fetchall()
-            self.stats.project(pid).persons_created += add_persons(con, pid, "_yunying_new_ids")
-        finally:
-            con.unregister("_yunying_ids")
+        """Give every distinct_id of ``kept`` and of the person operations a person; insert ``kept``."""
+        op_ids = [op.distinct_id for s in subs for op in s.batch.person_ops]
+        now_us = int((now - dt.datetime(1970, 1, 1)).total_seconds() * 1_000_000)
+        before = self.persons.created
+        person = self.persons.resolve(
+            con, pid, kept["distinct_id"].to_pylist() + op_ids,
+            kept["timestamp"].cast(pa.int64()).to_pylist() + [now_us] * len(op_ids))
+        self.stats.project(pid).persons_created += self.persons.created - before
         if not kept.num_rows:
             return
+        kept = kept.append_column("person_id", pa.array(person[: kept.num_rows], pa.int64()))
         con.register("_yunying_kept", kept)
         try:
             paths = ", ".join(f"'{json_pointer(p)}'" for p in schema.MATERIALIZED_PROPERTIES)
@@ -266,11 +264,7 @@ class Writer:
             con.execute(
                 f"""INSERT INTO events
                     SELECT $pid, uuid, event, distinct_id, person_id, timestamp, properties, {mat}, $now
-                    FROM (SELECT n.*, p.person_id, json_extract_string(n.properties, [{paths}]) AS _mat
-                          FROM _yunying_kept AS n
-                          JOIN (SELECT p.distinct_id, p.person_id FROM persons AS p
-                                SEMI JOIN _yunying_new_ids AS i USING (distinct_id)
-                                WHERE p.project_id = $pid) AS p USING (distinct_id))""",
+                    FROM (SELECT *, json_extract_string(properties, [{paths}]) AS _mat FROM _yunying_kept)""",
                 {"pid": pid, "now": now}).fetchall()
         finally:
             con.unregister("_yunying_kept")
