@@ -68,5 +68,5 @@ def test_every_server_setting_is_documented_for_the_server():
     ingest = (DOCS / "ingest.md").read_text(encoding="utf-8")
     for name in ("max_body_bytes", "max_decoded_bytes", "commit_interval_ms", "commit_max_events",
                  "max_pending_events", "dedup_window_days", "future_tolerance_seconds", "query_timeout_ms",
-                 "person_cache_size"):
+                 "person_cache_size", "server_memory_limit", "checkpoint_wal_bytes"):
         assert f"`{name}`" in ingest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -32,6 +33,9 @@ def serve(
 
     from yunying.web import create_app
 
+    # The event loop (parsing) and the writer thread share the interpreter lock; a short
+    # switch interval lets the writer resume promptly after each engine call returns.
+    sys.setswitchinterval(0.0005)
     store = open_store(db)
     if not store.projects():
         console.print("[yellow]No project yet:[/] stop the server and run 'yunying project create NAME'.")

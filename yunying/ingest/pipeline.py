@@ -37,6 +37,7 @@ from yunying.ingest.person_index import PersonIndex
 from yunying.ingest.stats import IngestStats
 from yunying.ingest.writer import transaction
 from yunying.store import Project, Store, schema
+from yunying.store.connection import safe_size
 from yunying.store.properties import json_pointer
 
 log = logging.getLogger("yunying.ingest")
@@ -76,6 +77,13 @@ class Writer:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        con = self.store.duckdb
+        # A checkpoint runs inside the commit that crosses the threshold and stalls every
+        # waiting request for its duration (mostly fixed: it rewrites the partly filled row
+        # groups), so the server checkpoints rarely; a restart replays at most this much log.
+        con.execute(f"SET checkpoint_threshold = '{int(settings.get('checkpoint_wal_bytes'))}B'")
+        if not settings.get("duckdb_memory_limit"):
+            con.execute(f"SET memory_limit = '{safe_size(settings.get('server_memory_limit'))}'")
         warm = DedupIndex(1)  # compile the index's kernels before the first request
         warm.add(warm.contains(np.ones(1, np.uint64)).astype(np.uint64) + np.uint64(1), 0)
         self._rebuild_index()

@@ -147,13 +147,13 @@ def _configure_duckdb(con: duckdb.DuckDBPyConnection) -> None:
     limit = settings.get("duckdb_memory_limit")
     if limit:
         # SET takes no bound parameters; the value is checked against a strict pattern first.
-        con.execute(f"SET memory_limit = '{_safe_size(limit)}'")
+        con.execute(f"SET memory_limit = '{safe_size(limit)}'")
     con.execute("SET TimeZone = 'UTC'")
 
 
-def _safe_size(text: str) -> str:
+def safe_size(text: str) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text.strip(), re.IGNORECASE):
-        raise ValueError(f"duckdb_memory_limit {text!r} must look like '4GB' or '512MiB'")
+        raise ValueError(f"memory limit {text!r} must look like '4GB' or '512MiB'")
     return text.strip()
 
 
