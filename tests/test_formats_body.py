@@ -38,7 +38,7 @@ def test_gzip_by_header_or_query_and_plain_body():
 
 @pytest.mark.parametrize("body, reason", [
     (b"not gzip at all", "body is not valid gzip"),
-    (gzip.compress(b'{"a": 1}')[:-6], "body is not valid gzip (truncated)"),
+    (gzip.compress(b'{"a": 1}', mtime=0)[:-6], "body is not valid gzip (truncated)"),
     (b"", "body is not valid gzip (truncated)"),
 ])
 def test_bad_gzip(body, reason):
