@@ -214,8 +214,11 @@ def test_a_failed_commit_leaves_no_person_behind(monkeypatch):
     writer._commit_group([Submission(project, batch, "test", failed.append)])
     assert isinstance(failed[0], RuntimeError)
     assert store.duckdb.execute("SELECT count(*) FROM persons").fetchall() == [(0,)]
+    assert writer.stats.project(project.project_id).stored == 0  # counted only once durable
     monkeypatch.setattr(identity, "apply_person_ops", real)
     _commit(writer, project, batch)
     rows = store.duckdb.execute(
         "SELECT p.person_id, e.person_id FROM persons p JOIN events e USING (distinct_id)").fetchall()
     assert rows == [(1, 1)]  # the rolled-back person id is not skipped or reused wrongly
+    assert writer.stats.project(project.project_id).stored == 1
+    assert writer.stats.project(project.project_id).persons_created == 1

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +34,7 @@ from yunying.ingest import identity
 from yunying.ingest.batch import IngestBatch, Outcome
 from yunying.ingest.dedup_index import DedupIndex, fingerprints
 from yunying.ingest.person_index import PersonIndex
-from yunying.ingest.stats import IngestStats
+from yunying.ingest.stats import IngestStats, ProjectCounters
 from yunying.ingest.writer import transaction
 from yunying.store import Project, Store, schema
 from yunying.store.connection import safe_size
@@ -55,6 +55,7 @@ class Submission:
     batch: IngestBatch
     wire_format: str
     done: Callable[[Outcome | BaseException], None]  # called once, from the writer thread
+    arrived: float = field(default_factory=time.monotonic)
 
 
 class Writer:
@@ -132,7 +133,9 @@ class Writer:
                 self._cond.wait()
             if not self._queue:
                 return None
-            deadline = time.monotonic() + self.interval_s
+            # gather for commit_interval_ms after the oldest request arrived: one that already
+            # waited through the previous commit is written at once
+            deadline = self._queue[0].arrived + self.interval_s
             while not self._stopping and self._pending_events < self.max_events:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -153,7 +156,7 @@ class Writer:
     def _commit_group(self, group: list[Submission]) -> None:
         started = time.perf_counter()
         try:
-            outcomes, remember = self._write(group)
+            outcomes, remember, counted = self._write(group)
         except Exception as exc:  # isolate the failing request: each again, alone
             self.persons.reset()  # it may hold persons of the rolled-back transaction
             if len(group) > 1:
@@ -165,30 +168,35 @@ class Writer:
             return
         for fps, minute in remember:
             self.index.add(fps, minute)
+        for pid, delta in counted:
+            self.stats.add(pid, delta)
         self.stats.count_commit(sum(s.batch.event_count for s in group), time.perf_counter() - started)
         for sub, outcome in zip(group, outcomes, strict=True):
             sub.done(outcome)
 
     # ------------------------------------------------------------------ one commit
-    def _write(self, group: list[Submission]) -> tuple[list[Outcome], list[tuple[np.ndarray, int]]]:
+    def _write(self, group: list[Submission]) -> tuple[
+            list[Outcome], list[tuple[np.ndarray, int]], list[tuple[int, ProjectCounters]]]:
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         minute = int((now - dt.datetime(1970, 1, 1)).total_seconds() // 60)
         outcomes = [Outcome(rejected=list(s.batch.rejected)) for s in group]
         remember: list[tuple[np.ndarray, int]] = []
+        counted: list[tuple[int, ProjectCounters]] = []
         by_project: dict[int, list[int]] = {}
         for i, sub in enumerate(group):
             by_project.setdefault(sub.project.project_id, []).append(i)
         with transaction(self.store) as con:
             for pid, members in by_project.items():
+                counters = ProjectCounters()
+                counted.append((pid, counters))
                 fps = self._write_project(con, pid, [group[i] for i in members],
-                                          [outcomes[i] for i in members], now)
+                                          [outcomes[i] for i in members], now, counters)
                 if fps is not None:
                     remember.append((fps, minute))
-        return outcomes, remember
+        return outcomes, remember, counted
 
     def _write_project(self, con, pid: int, subs: list[Submission], outcomes: list[Outcome],
-                       now: dt.datetime) -> np.ndarray | None:
-        counters = self.stats.project(pid)
+                       now: dt.datetime, counters: ProjectCounters) -> np.ndarray | None:
         links = [link for s in subs for link in s.batch.links]
         counts = identity.apply_links(con, pid, links, self.persons)
         counters.persons_created += counts.persons_created
@@ -210,11 +218,11 @@ class Writer:
                     mine = sub_of == j
                     outcome.stored = int(np.count_nonzero(keep & mine))
                     outcome.duplicates = int(np.count_nonzero(mine)) - outcome.stored
-                self._insert(con, pid, kept, subs, now)
+                counters.persons_created += self._insert(con, pid, kept, subs, now)
             finally:
                 con.unregister("_yunying_incoming")
         elif any(s.batch.person_ops for s in subs):
-            self._insert(con, pid, table.slice(0, 0), subs, now)
+            counters.persons_created += self._insert(con, pid, table.slice(0, 0), subs, now)
 
         ops = [op for s in subs for op in s.batch.person_ops]
         identity.apply_person_ops(con, pid, ops, self.persons)
@@ -253,17 +261,20 @@ class Writer:
                     keep[j] = False
         return keep
 
-    def _insert(self, con, pid: int, kept: pa.Table, subs: list[Submission], now: dt.datetime) -> None:
-        """Give every distinct_id of ``kept`` and of the person operations a person; insert ``kept``."""
+    def _insert(self, con, pid: int, kept: pa.Table, subs: list[Submission], now: dt.datetime) -> int:
+        """Give every distinct_id of ``kept`` and of the person operations a person; insert ``kept``.
+
+        Returns how many persons were created.
+        """
         op_ids = [op.distinct_id for s in subs for op in s.batch.person_ops]
         now_us = int((now - dt.datetime(1970, 1, 1)).total_seconds() * 1_000_000)
         before = self.persons.created
         person = self.persons.resolve(
             con, pid, kept["distinct_id"].to_pylist() + op_ids,
             kept["timestamp"].cast(pa.int64()).to_pylist() + [now_us] * len(op_ids))
-        self.stats.project(pid).persons_created += self.persons.created - before
+        created = self.persons.created - before
         if not kept.num_rows:
-            return
+            return created
         kept = kept.append_column("person_id", pa.array(person[: kept.num_rows], pa.int64()))
         con.register("_yunying_kept", kept)
         try:
@@ -276,6 +287,7 @@ class Writer:
                 {"pid": pid, "now": now}).fetchall()
         finally:
             con.unregister("_yunying_kept")
+        return created
 
 
 def _events_table(subs: list[Submission]) -> pa.Table:

@@ -57,6 +57,14 @@ class IngestStats:
         with self._lock:
             return self.projects[project_id]
 
+    def add(self, project_id: int, delta: ProjectCounters) -> None:
+        """Add a committed write's counts (``requests`` is counted by the HTTP side, not here)."""
+        with self._lock:
+            mine = self.projects[project_id]
+            for name in ("messages", "stored", "duplicates", "rejected", "clamped", "persons_created",
+                         "merges", "links_refused", "profile_updates"):
+                setattr(mine, name, getattr(mine, name) + getattr(delta, name))
+
     def count_status(self, status: int, reason: str | None = None) -> None:
         with self._lock:
             self.http_status[status] += 1
