@@ -22,8 +22,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="measured seconds of each throughput and latency run (default 30)")
     parser.add_argument("--soak-seconds", type=float, default=600,
                         help="length of the memory soak at half the durable rate; 0 skips it (default 600)")
-    parser.add_argument("--connections", type=int, default=32,
-                        help="keep-alive connections of the load generator (default 32)")
+    parser.add_argument("--connections", type=int, default=128,
+                        help="keep-alive connections of the load generator (default 128)")
     parser.add_argument("--batch-size", type=int, default=100, help="events per request (default 100)")
     parser.add_argument("--warmup", type=float, default=5, help="unmeasured seconds before each run")
     parser.add_argument("--sample-seconds", type=float, default=5, help="RSS sampling period of the soak")
