@@ -8,7 +8,6 @@ looking at persons and profiles the API does not show yet).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from bench.ingest.server import free_port
 from yunying.store.connection import Store, connect
 from yunying.store.keys import create_project_with_keys
 from yunying.web import create_app
@@ -47,12 +47,6 @@ class Server:
         result = self.query({"kind": "trends", "series": [{"event": event, "math": math}],
                              "date_from": day, "date_to": day, "interval": "day", "timezone": "UTC"})
         return int(result["series"][0]["total"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

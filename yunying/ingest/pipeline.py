@@ -35,14 +35,15 @@ from yunying.ingest.batch import IngestBatch, Outcome
 from yunying.ingest.dedup_index import DedupIndex, fingerprints
 from yunying.ingest.person_index import PersonIndex
 from yunying.ingest.stats import IngestStats, ProjectCounters
-from yunying.ingest.writer import transaction
-from yunying.store import Project, Store, schema
+from yunying.ingest.writer import extract_materialised, materialised_values, transaction
+from yunying.store import Project, Store
 from yunying.store.connection import safe_size
-from yunying.store.properties import json_pointer
 
 log = logging.getLogger("yunying.ingest")
 
-_FINGERPRINT = "hash($pid::INTEGER, uuid)"  # the same expression at rebuild and at write
+def _fingerprint(project_sql: str) -> str:
+    """The fingerprint of an event id: the same expression when rebuilding and when writing."""
+    return f"hash({project_sql}::INTEGER, uuid)"
 
 
 class Overloaded(RuntimeError):
@@ -107,7 +108,7 @@ class Writer:
         """Fingerprints of every event stored within the dedup window (so restarts keep dedup)."""
         con = self.store.duckdb
         rows = con.execute(
-            f"""SELECT {_FINGERPRINT.replace('$pid', 'project_id')} AS fp,
+            f"""SELECT {_fingerprint('project_id')} AS fp,
                        (epoch(inserted_at) // 60)::INTEGER AS minute
                 FROM events WHERE inserted_at >= now()::TIMESTAMP - to_days($days)""",
             {"days": self.window_days}).fetchnumpy()
@@ -208,8 +209,8 @@ class Writer:
         if table.num_rows:
             con.register("_yunying_incoming", table)
             try:
-                fps = fingerprints(con.execute(
-                    f"SELECT {_FINGERPRINT} AS fp FROM _yunying_incoming", {"pid": pid}).fetchnumpy()["fp"])
+                fps = fingerprints(con.execute(f"SELECT {_fingerprint('$pid')} AS fp FROM _yunying_incoming",
+                                               {"pid": pid}).fetchnumpy()["fp"])
                 keep = self._new_rows(con, pid, table, fps, now)
                 kept = table.filter(pa.array(keep))
                 kept_fps = fps[keep]
@@ -278,12 +279,11 @@ class Writer:
         kept = kept.append_column("person_id", pa.array(person[: kept.num_rows], pa.int64()))
         con.register("_yunying_kept", kept)
         try:
-            paths = ", ".join(f"'{json_pointer(p)}'" for p in schema.MATERIALIZED_PROPERTIES)
-            mat = ", ".join(f"_mat[{i}]" for i in range(1, len(schema.MATERIALIZED_PROPERTIES) + 1))
             con.execute(
                 f"""INSERT INTO events
-                    SELECT $pid, uuid, event, distinct_id, person_id, timestamp, properties, {mat}, $now
-                    FROM (SELECT *, json_extract_string(properties, [{paths}]) AS _mat FROM _yunying_kept)""",
+                    SELECT $pid, uuid, event, distinct_id, person_id, timestamp, properties,
+                           {materialised_values()}, $now
+                    FROM (SELECT *, {extract_materialised('properties')} AS _mat FROM _yunying_kept)""",
                 {"pid": pid, "now": now}).fetchall()
         finally:
             con.unregister("_yunying_kept")

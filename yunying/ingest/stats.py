@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -30,12 +30,8 @@ class ProjectCounters:
     profile_updates: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "requests": dict(self.requests), "messages": self.messages, "stored": self.stored,
-            "duplicates": self.duplicates, "rejected": self.rejected, "clamped": self.clamped,
-            "persons_created": self.persons_created, "merges": self.merges,
-            "links_refused": self.links_refused, "profile_updates": self.profile_updates,
-        }
+        return {f.name: dict(v) if isinstance(v := getattr(self, f.name), Counter) else v
+                for f in fields(self)}
 
 
 class IngestStats:
@@ -61,9 +57,9 @@ class IngestStats:
         """Add a committed write's counts (``requests`` is counted by the HTTP side, not here)."""
         with self._lock:
             mine = self.projects[project_id]
-            for name in ("messages", "stored", "duplicates", "rejected", "clamped", "persons_created",
-                         "merges", "links_refused", "profile_updates"):
-                setattr(mine, name, getattr(mine, name) + getattr(delta, name))
+            for f in fields(delta):
+                if f.name != "requests":
+                    setattr(mine, f.name, getattr(mine, f.name) + getattr(delta, f.name))
 
     def count_status(self, status: int, reason: str | None = None) -> None:
         with self._lock:

@@ -60,6 +60,22 @@ def transaction(store: Store, *, commit: bool = True) -> Iterator[duckdb.DuckDBP
         con.execute("COMMIT" if commit else "ROLLBACK")
 
 
+def extract_materialised(properties_sql: str) -> str:
+    """One JSON parse of ``properties_sql`` giving every materialised property, as a list.
+
+    Alias it ``_mat`` and select :func:`materialised_values` from it: the values in the order of
+    ``schema.MATERIALIZED_PROPERTIES`` (the order of the ``mat_*`` columns of ``events``).
+    """
+    paths = ", ".join(f"'{json_pointer(prop)}'" for prop in schema.MATERIALIZED_PROPERTIES)
+    return f"json_extract_string({properties_sql}, [{paths}])"
+
+
+def materialised_values(alias: str = "") -> str:
+    """``_mat[1], _mat[2] …`` (qualified by ``alias``): the ``mat_*`` columns' values."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}_mat[{i}]" for i in range(1, len(schema.MATERIALIZED_PROPERTIES) + 1))
+
+
 def staged_select(canonical_sql: str) -> str:
     """A SELECT adding ``_mat`` (the materialised property values) to ``canonical_sql``.
 
@@ -67,8 +83,7 @@ def staged_select(canonical_sql: str) -> str:
     :func:`insert_staged`; computing ``_mat`` while staging parses each properties text once,
     in the same parallel pass that builds it.
     """
-    paths = ", ".join(f"'{json_pointer(prop)}'" for prop in schema.MATERIALIZED_PROPERTIES)
-    return f"SELECT *, json_extract_string(properties, [{paths}]) AS _mat FROM ({canonical_sql})"
+    return f"SELECT *, {extract_materialised('properties')} AS _mat FROM ({canonical_sql})"
 
 
 def insert_staged(
@@ -122,7 +137,7 @@ def insert_staged(
                              WHERE p.project_id = $pid AND p.distinct_id = n.distinct_id)""",
         {"pid": pid},
     )
-    mat = ", ".join(f"n._mat[{i}]" for i in range(1, len(schema.MATERIALIZED_PROPERTIES) + 1))
+    mat = materialised_values("n")
     con.execute(
         f"""INSERT INTO events
             SELECT $pid, n.uuid, n.event, n.distinct_id, p.person_id, n.timestamp,
@@ -215,13 +230,11 @@ def insert_select(
             SELECT i.distinct_id, p.person_id FROM {ids} AS i
             JOIN persons AS p ON p.project_id = $pid AND p.distinct_id = i.distinct_id""",
         {"pid": pid})
-    paths = ", ".join(f"'{json_pointer(prop)}'" for prop in schema.MATERIALIZED_PROPERTIES)
-    mat = ", ".join(f"_mat[{i}]" for i in range(1, len(schema.MATERIALIZED_PROPERTIES) + 1))
     insert = f"""INSERT INTO events
-        SELECT $pid, uuid, event, distinct_id, person_id, timestamp, properties, {mat},
+        SELECT $pid, uuid, event, distinct_id, person_id, timestamp, properties, {materialised_values()},
                now()::TIMESTAMP
         FROM (SELECT n.uuid, n.event, n.distinct_id, m.person_id, n.timestamp, n.properties,
-                     json_extract_string(n.properties, [{paths}]) AS _mat
+                     {extract_materialised("n.properties")} AS _mat
               FROM ({rows_sql}) AS n JOIN {idmap} AS m USING (distinct_id){where})"""
     done = con.execute(insert, _used(insert, p)).fetchone()
     con.execute(f"DROP TABLE {ids}")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from starlette.requests import Request
 
+from yunying.ingest.batch import Unauthorized
+from yunying.ingest.formats.body import basic_auth, bearer
 from yunying.store import Project, Store
 from yunying.store.keys import KeyKind, key_table, sha256
 from yunying.web.errors import ApiError
@@ -33,9 +32,11 @@ class KeyRing:
 
     def reading_project(self, request: Request) -> Project:
         """The project of the secret key in ``Authorization: Bearer``; 401 otherwise."""
-        header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        key = value.strip() if scheme.lower() == "bearer" else basic_username(header)
+        try:
+            basic = basic_auth(request.headers)
+        except Unauthorized:
+            basic = None
+        key = bearer(request.headers) or (basic[0] if basic else None)
         if not key:
             raise ApiError(401, "missing_key",
                            "send the project's secret API key as 'Authorization: Bearer <key>' "
@@ -47,14 +48,3 @@ class KeyRing:
             raise ApiError(401, "invalid_key", f"that key is {kind}; use the project's secret API key")
         return project
 
-
-def basic_username(header: str) -> str | None:
-    """The user name of an ``Authorization: Basic`` header (where SDKs put write keys)."""
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return decoded.partition(":")[0] or None

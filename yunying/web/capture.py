@@ -26,27 +26,21 @@ from yunying.ingest.batch import BadRequest, IngestBatch, Outcome, Unauthorized
 from yunying.ingest.formats import WireFormat, WireRequest, registry
 from yunying.ingest.formats.body import TooLarge
 from yunying.ingest.pipeline import Overloaded, Submission
-from yunying.web.errors import json_response
+from yunying.web.errors import ApiError, json_response
 
 LARGE_BODY_BYTES = 256 * 1024  # parsed off the event loop above this size
 RETRY_AFTER_SECONDS = 1
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
-
-
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise _Refused(413, "body_too_large", f"the body is {declared} bytes; the limit is {limit}")
+        raise ApiError(413, "body_too_large", f"the body is {declared} bytes; the limit is {limit}")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _Refused(413, "body_too_large", f"the body is over the limit of {limit} bytes")
+            raise ApiError(413, "body_too_large", f"the body is over the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -65,7 +59,7 @@ def _handler(fmt: WireFormat, state) -> Callable[[Request], Awaitable[Response]]
     async def capture(request: Request) -> Response:
         try:
             outcome = await _capture(fmt, state, request)
-        except _Refused as exc:
+        except ApiError as exc:
             state.stats.count_status(exc.status, f"{fmt.name}: {exc.code}")
             return json_response(exc.status, fmt.error(exc.status, exc.code, exc.message), exc.headers)
         status, body = fmt.ok(outcome)
@@ -87,17 +81,17 @@ async def _capture(fmt: WireFormat, state, request: Request) -> Outcome:
         else:
             batch = fmt.parse(wire, now_us)
     except TooLarge as exc:
-        raise _Refused(413, "body_too_large", str(exc)) from None
+        raise ApiError(413, "body_too_large", str(exc)) from None
     except BadRequest as exc:
-        raise _Refused(400, "bad_request", str(exc)) from None
+        raise ApiError(400, "bad_request", str(exc)) from None
     except Unauthorized as exc:
-        raise _Refused(401, "missing_key", str(exc)) from None
+        raise ApiError(401, "missing_key", str(exc)) from None
     project = state.keys.project(batch.key, "secret" if batch.key_is_secret else "ingest")
     if project is None:
-        raise _Refused(401, "invalid_key", "the key is not an ingestion key of this server "
+        raise ApiError(401, "invalid_key", "the key is not an ingestion key of this server "
                        "(yunying project list shows each project's ingestion key)")
     if batch.project_name is not None and batch.project_name != project.name:
-        raise _Refused(401, "wrong_project", f"the key belongs to project {project.name!r}, "
+        raise ApiError(401, "wrong_project", f"the key belongs to project {project.name!r}, "
                        f"not {batch.project_name!r}")
     state.stats.project(project.project_id).requests[fmt.name] += 1
     nothing_to_write = not (batch.event_count or batch.links or batch.person_ops or batch.rejected)
@@ -124,10 +118,10 @@ async def _write(state, project, batch: IngestBatch, wire_format: str) -> Outcom
     try:
         state.writer.submit(Submission(project, batch, wire_format, done))
     except Overloaded as exc:
-        raise _Refused(503, "overloaded", f"{exc}; retry in {RETRY_AFTER_SECONDS} s",
-                       {"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+        raise ApiError(503, "overloaded", f"{exc}; retry in {RETRY_AFTER_SECONDS} s",
+                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
     try:
         return await future
     except Exception as exc:
-        raise _Refused(500, "write_failed", f"the events could not be written ({type(exc).__name__}); "
+        raise ApiError(500, "write_failed", f"the events could not be written ({type(exc).__name__}); "
                        "nothing was stored, retrying is safe") from None
