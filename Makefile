@@ -21,8 +21,8 @@ help: ## show the targets
 
 install: .venv/.installed ## set up .venv with the yunying command (uv, locked versions)
 
-demo: install ## build the demo store and show DAU, the funnel and retention
-	.venv/bin/yunying demo
+demo: install ## build the demo store (2M events) and open the workbench on http://127.0.0.1:8000
+	.venv/bin/yunying demo --events 2000000 --serve
 
 test: install ## the fast tests: unit, property, API, real SDK clients (under ~10 minutes)
 	$(PYTEST) -n 2 -m "not spark and not slow and not crash" tests

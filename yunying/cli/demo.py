@@ -19,6 +19,7 @@ from rich.text import Text
 from yunying import settings
 from yunying.cli import app
 from yunying.cli.common import console, fail, is_tty, open_store
+from yunying.cli.serve import run_server
 from yunying.demo import (
     DEMO_PROJECT,
     DemoMismatchError,
@@ -29,6 +30,7 @@ from yunying.demo import (
     write_demo_parquet,
 )
 from yunying.demo.truth import FUNNEL_WINDOW
+from yunying.demo.workbench import setup_workbench
 from yunying.insights import run_query
 from yunying.insights.funnel import FunnelResult, FunnelStepResult
 from yunying.insights.retention import RetentionResult
@@ -247,6 +249,11 @@ def demo_command(
              "the store is then only built if --db is given too.", show_default=False)] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Rebuild the demo project even if the store already has one.")] = False,
+    serve: Annotated[bool, typer.Option(
+        "--serve",
+        help="Then open the workbench on --host:--port with a demo login (Ctrl-C stops it).")] = False,
+    host: Annotated[str, typer.Option(help="With --serve: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: TCP port.")] = 8000,
 ) -> None:
     """Build the demo shop (演示店铺) and show its DAU, funnel and retention."""
     if users is not None and events is not None:
@@ -273,6 +280,12 @@ def demo_command(
         console.print(f"\nExplore it: [bold]yunying query --db {path} -p {DEMO_PROJECT} "
                       "--json @document.json[/]  ·  ground truth: "
                       f"{path.with_name(path.stem + '.truth.json')}", highlight=False)
+        if serve:
+            bench = setup_workbench(store, truth["date_from"], truth["date_to"])
+            run_server(store, host, port, banner=(
+                f"\n[bold]工作台 Workbench:[/] http://{host}:{port}/   "
+                f"登录 login: [bold]{bench.login}[/]  密码 password: [bold]{bench.password}[/]\n"
+                "Ctrl-C stops the server."))
     finally:
         store.close()
 

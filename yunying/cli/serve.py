@@ -9,6 +9,7 @@ import typer
 
 from yunying.cli import app
 from yunying.cli.common import DbOption, console, open_store
+from yunying.store import Store
 
 
 @app.command("serve")
@@ -29,6 +30,14 @@ def serve(
     Queries: POST /api/v1/query with 'Authorization: Bearer <secret key>', or
     yunying query --url http://HOST:PORT. API docs: http://HOST:PORT/api/v1/docs
     """
+    store = open_store(db)
+    if not store.projects():
+        console.print("[yellow]No project yet:[/] stop the server and run 'yunying project create NAME'.")
+    run_server(store, host, port, discard=discard)
+
+
+def run_server(store: Store, host: str, port: int, *, discard: bool = False, banner: str = "") -> None:
+    """Serve ``store`` until interrupted (Ctrl-C), then close it."""
     import uvicorn
 
     from yunying.web import create_app
@@ -36,11 +45,9 @@ def serve(
     # The event loop (parsing) and the writer thread share the interpreter lock; a short
     # switch interval lets the writer resume promptly after each engine call returns.
     sys.setswitchinterval(0.0005)
-    store = open_store(db)
-    if not store.projects():
-        console.print("[yellow]No project yet:[/] stop the server and run 'yunying project create NAME'.")
     application = create_app(store, discard=discard)
-    console.print(f"yunying serving {store.location} on http://{host}:{port}  (API docs: /api/v1/docs)")
+    console.print(banner or f"yunying serving {store.location} on http://{host}:{port}  "
+                  f"(workbench: /login · API docs: /api/v1/docs)", highlight=False)
     try:
         uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from yunying.insights import funnel, lifecycle, paths, retention, stickiness, trends
+from yunying.insights import funnel, lifecycle, overview, paths, retention, stickiness, trends
 from yunying.insights.base import InsightError, QueryContext, Result
 from yunying.store import Project, Store
 
@@ -27,6 +27,7 @@ REGISTRY: dict[str, tuple[type[Any], Callable[[Any, QueryContext], Result]]] = {
     "stickiness": (stickiness.StickinessQuery, stickiness.run),
     "lifecycle": (lifecycle.LifecycleQuery, lifecycle.run),
     "paths": (paths.PathsQuery, paths.run),
+    "overview": (overview.OverviewQuery, overview.run),
 }
 
 

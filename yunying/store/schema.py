@@ -91,6 +91,67 @@ DDL: tuple[str, ...] = (
         field VARCHAR,
         reason VARCHAR NOT NULL
     )""",
+    # ---- the workbench's metadata (accounts, roles, saved insights, dashboards). It lives in
+    # the same file as the events: one file to back up, held by one process (docs/architecture.md).
+    """CREATE TABLE IF NOT EXISTS accounts (
+        account_id INTEGER PRIMARY KEY,
+        login VARCHAR NOT NULL UNIQUE,
+        display_name VARCHAR NOT NULL,
+        password_hash VARCHAR NOT NULL,
+        locale VARCHAR,
+        is_superuser BOOLEAN NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        disabled_at TIMESTAMP
+    )""",
+    # One row per (project, account); role is viewer, analyst or admin.
+    """CREATE TABLE IF NOT EXISTS memberships (
+        project_id INTEGER NOT NULL,
+        account_id INTEGER NOT NULL,
+        role VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL
+    )""",
+    # Browser sessions; the cookie holds the token, the store only its SHA-256.
+    """CREATE TABLE IF NOT EXISTS web_sessions (
+        token_sha256 VARCHAR NOT NULL,
+        account_id INTEGER NOT NULL,
+        csrf_token VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        expires_at TIMESTAMP NOT NULL
+    )""",
+    # Per-project workbench settings (key -> JSON value): revenue event, key conversion …
+    """CREATE TABLE IF NOT EXISTS project_settings (
+        project_id INTEGER NOT NULL,
+        key VARCHAR NOT NULL,
+        value VARCHAR NOT NULL
+    )""",
+    # Saved insights store the query document (JSON), never SQL.
+    """CREATE TABLE IF NOT EXISTS saved_insights (
+        insight_id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL,
+        name VARCHAR NOT NULL,
+        document VARCHAR NOT NULL,
+        created_by INTEGER,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS dashboards (
+        dashboard_id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL,
+        name VARCHAR NOT NULL,
+        date_range VARCHAR NOT NULL,
+        share_token VARCHAR,
+        created_by INTEGER,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    )""",
+    # A tile shows one saved insight on one dashboard; position orders the tiles, width is 1 or 2
+    # (half or full row).
+    """CREATE TABLE IF NOT EXISTS dashboard_tiles (
+        dashboard_id INTEGER NOT NULL,
+        insight_id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        width INTEGER NOT NULL
+    )""",
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import duckdb
 import ibis
@@ -15,9 +16,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from yunying import __version__, settings
-from yunying.insights import InsightError, run_query
+from yunying.insights import InsightError, Result, run_query
 from yunying.store import Project, Store
 from yunying.web.errors import ApiError, error_response, json_response
+
+T = TypeVar("T")
 
 
 class ReadPool:
@@ -34,12 +37,20 @@ class ReadPool:
             self._free.put(Store(ibis.duckdb.from_connection(cursor), "duckdb", store.location))
 
     def run(self, project: Project, document: Any) -> dict[str, Any]:
+        return self.result(project, document).to_json()
+
+    def result(self, project: Project, document: Any) -> Result:
+        """Run ``document`` on ``project``; InsightError for a bad document, ApiError 504 on timeout."""
+        return self.call(lambda reader: run_query(reader, project, document))
+
+    def call(self, work: Callable[[Store], T]) -> T:
+        """``work(reader)`` on a free read cursor, interrupted after ``query_timeout_ms``."""
         reader = self._free.get()
         timeout_s = settings.get("query_timeout_ms") / 1000
         timer = threading.Timer(timeout_s, reader.duckdb.interrupt)
         timer.start()
         try:
-            return run_query(reader, project, document).to_json()
+            return work(reader)
         except duckdb.InterruptException:
             raise ApiError(504, "query_timeout",
                            f"the query ran longer than {timeout_s:g} s (query_timeout_ms); "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,10 +19,12 @@ from yunying import __version__
 from yunying.ingest.formats import native
 from yunying.ingest.pipeline import Writer
 from yunying.ingest.stats import IngestStats
-from yunying.store import Store
+from yunying.store import Project, Store
+from yunying.store.meta import Meta
 from yunying.web.api import ReadPool, api_routes
 from yunying.web.auth import KeyRing
 from yunying.web.capture import capture_routes
+from yunying.web.pages import workbench_routes
 
 
 @dataclass
@@ -33,13 +35,25 @@ class AppState:
     reads: ReadPool
     writer: Writer | None
     discard: bool  # answer capture requests without storing (the HTTP + parsing ceiling)
+    meta: Meta
+    _projects: list[Project] = field(default_factory=list)
+
+    def projects(self) -> list[Project]:
+        """Every project of the store (cached; :meth:`reload` after creating one or changing keys)."""
+        if not self._projects:
+            self._projects = self.store.projects()
+        return self._projects
+
+    def reload(self) -> None:
+        self._projects = []
+        self.keys = KeyRing(self.store)
 
 
 def create_app(store: Store, *, discard: bool = False) -> FastAPI:
     """The server app over ``store`` (a DuckDB store this process holds for writing)."""
     stats = IngestStats()
     state = AppState(store, KeyRing(store), stats, ReadPool(store),
-                     None if discard else Writer(store, stats), discard)
+                     None if discard else Writer(store, stats), discard, Meta(store))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,6 +69,8 @@ def create_app(store: Store, *, discard: bool = False) -> FastAPI:
                   openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None)
     app.state.yunying = state
     for route in api_routes(state):
+        app.router.routes.append(route)
+    for route in workbench_routes():
         app.router.routes.append(route)
     for route in capture_routes(state):
         if route.path == "/api/v1/events":

@@ -1,0 +1,56 @@
+"""What several pages share: the date range of a request, the project's last day, queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from yunying.insights import Result
+from yunying.insights.relative import PRESETS, fixed, resolve
+from yunying.store.dashboards import project_settings
+from yunying.web.pages.framework import PageContext
+
+
+def data_end(pc: PageContext) -> dt.date:
+    """The project's 'today': its local today, or the last local day with events if earlier.
+
+    Imported history (and the demo) ends in the past; ranges like 'last 7 days' then end on
+    the last day that has data instead of showing empty days.
+    """
+    assert pc.project is not None
+    zone = ZoneInfo(pc.project.timezone)
+    today = dt.datetime.now(zone).date()
+    last = pc.state.reads.call(lambda reader: reader.events(pc.project).timestamp.max().to_pyarrow().as_py())
+    if last is None:
+        return today
+    last_local = last.replace(tzinfo=dt.UTC).astimezone(zone).date()
+    return min(today, last_local)
+
+
+def date_range(pc: PageContext, default: str = "last_30d") -> tuple[str, dt.date, dt.date]:
+    """(spec, date_from, date_to) from ``?range=`` or ``?date_from=&date_to=``, else ``default``."""
+    params = pc.params
+    if params.get("date_from") and params.get("date_to"):
+        start, end = dt.date.fromisoformat(params["date_from"]), dt.date.fromisoformat(params["date_to"])
+        spec = fixed(start, end)
+    else:
+        spec = params.get("range") or default
+    start, end = resolve(spec, data_end(pc))
+    return spec, start, end
+
+
+def range_choices(pc: PageContext) -> list[dict[str, str]]:
+    """The presets for a date-range picker, in the viewer's language."""
+    return [{"value": p, "label": pc.t(f"range.{p}")} for p in PRESETS]
+
+
+def run(pc: PageContext, document: dict[str, Any]) -> Result:
+    """Run a query document on the page's project (read pool: time limit, own cursor)."""
+    assert pc.project is not None
+    return pc.state.reads.result(pc.project, document)
+
+
+def settings_of(pc: PageContext) -> dict[str, Any]:
+    assert pc.project is not None
+    return project_settings(pc.state.meta, pc.project.project_id)
