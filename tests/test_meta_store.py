@@ -60,7 +60,8 @@ def test_password_is_checked_and_never_stored_in_clear(meta: Meta) -> None:
 
 
 @pytest.mark.parametrize(("login", "password", "says"), [
-    ("x", "long enough", "login"), ("has space", "long enough", "login"), ("ok.name", "short", "8 characters"),
+    ("x", "long enough", "login"), ("has space", "long enough", "login"),
+    ("ok.name", "short", "8 characters"),
 ])
 def test_bad_accounts_are_refused_with_a_reason(meta: Meta, login: str, password: str, says: str) -> None:
     with pytest.raises(AccountError, match=says):

@@ -49,7 +49,8 @@ class Workbench:
         other, keys = create_project_with_keys(store, "other")
         meta = Meta(store)
         demo = store.project(DEMO_PROJECT)
-        for login, project, role in (("ana", demo, "analyst"), ("vic", demo, "viewer"), ("otto", other, "admin")):
+        roles = (("ana", demo, "analyst"), ("vic", demo, "viewer"), ("otto", other, "admin"))
+        for login, project, role in roles:
             made = create_account(meta, login, PASSWORD)
             set_role(meta, project.project_id, made.account_id, role)
         meta.close()
