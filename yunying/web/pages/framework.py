@@ -89,14 +89,17 @@ class Spec:
     template: str | None  # None: an action (POST)
     need: Role | None  # None: no project in the path (the viewer must still be signed in)
     raw: bool = False  # the view returns a Response itself (downloads)
+    public: bool = False  # no login needed (a shared dashboard's link); the view checks its own token
 
 
 SPECS: list[Spec] = []
 
 
-def page(path: str, template: str, *, need: Role | None = "viewer") -> Callable[[View], View]:
+def page(path: str, template: str, *, need: Role | None = "viewer",
+         public: bool = False) -> Callable[[View], View]:
+    """A GET page; ``public=True`` (with ``need=None``) serves it without a login."""
     def register(view: View) -> View:
-        SPECS.append(Spec(path, view, template, need))
+        SPECS.append(Spec(path, view, template, need, public=public))
         return view
     return register
 
@@ -108,10 +111,10 @@ def action(path: str, *, need: Role | None = "analyst") -> Callable[[View], View
     return register
 
 
-def download(path: str, *, need: Role | None = "viewer") -> Callable[[View], View]:
+def download(path: str, *, need: Role | None = "viewer", public: bool = False) -> Callable[[View], View]:
     """A GET whose view returns a Response (a file); same checks as a page, no JSON twin."""
     def register(view: View) -> View:
-        SPECS.append(Spec(path, view, None, need, raw=True))
+        SPECS.append(Spec(path, view, None, need, raw=True, public=public))
         return view
     return register
 
@@ -182,7 +185,7 @@ def _context(request: Request, state: Any, viewer: Viewer, spec: Spec, form: dic
     project = None
     if name is not None:
         project = project_for(state, viewer, name, spec.need or "viewer")
-    elif spec.need is not None:
+    elif not spec.public:
         require_login(viewer)
     return PageContext(request, state, viewer, project, form, is_api)
 
