@@ -47,6 +47,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("checkpoint_wal_bytes", int, 512 * 1024 * 1024,
             "yunying serve folds its write-ahead log into the store once it holds this many bytes."),
     Setting("query_timeout_ms", int, 30_000, "A query through the API is stopped after this long."),
+    Setting("result_max_age_seconds", int, 30,
+            "While events keep arriving, the workbench reuses a computed insight for this long "
+            "(its Refresh button recomputes at once)."),
     Setting("session_days", int, 14, "A workbench login lasts this many days."),
     Setting("sql_console_row_cap", int, 10_000, "Most rows the SQL console (自定义查询) returns."),
     Setting("sql_console_timeout_ms", int, 10_000, "A SQL console query is stopped after this long."),

@@ -61,6 +61,12 @@ class IngestStats:
                 if f.name != "requests":
                     setattr(mine, f.name, getattr(mine, f.name) + getattr(delta, f.name))
 
+    def data_version(self, project_id: int) -> int:
+        """A number that grows whenever a commit changes what queries of the project can see."""
+        with self._lock:
+            c = self.projects[project_id]
+            return c.stored + c.merges + c.persons_created + c.profile_updates
+
     def count_status(self, status: int, reason: str | None = None) -> None:
         with self._lock:
             self.http_status[status] += 1

@@ -1,22 +1,28 @@
 """Overview: the key numbers of a period next to the same numbers of the period before.
 
-Every number is computed by another insight kind (trends, lifecycle, funnel, retention), so
-its definition and its oracle are theirs; this module only chooses the documents and
-combines the answers. Definitions: docs/metrics.md 'Overview'.
+Definitions: docs/metrics.md 'Overview' (each number is stated there in terms of another
+insight kind). For speed the activity numbers (DAU, WAU, MAU, next-day retention) of both
+periods come from one query of distinct (person, local day) pairs, new users from one
+first-seen query and revenue from one query; conversion runs the funnel. The brute-force
+oracle in tests/oracle.py checks the result against the definitions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import ibis
+import numpy as np
 from pydantic import Field
 
-from yunying.insights import funnel, lifecycle, retention, trends
+from yunying.insights import funnel, trends
 from yunying.insights.base import QueryContext, Result
+from yunying.insights.daterange import DateRange, bucket_index_of_date, bucket_label
 from yunying.insights.documents import DateRangeDocument, Document, EventName
+from yunying.insights.filters import all_of, event_matches
 from yunying.insights.relative import previous
+from yunying.store.properties import property_number
 
 WAU_DAYS, MAU_DAYS = 7, 30
 KpiKey = Literal["dau", "wau", "mau", "new_users", "revenue", "conversion", "retention_d1"]
@@ -67,27 +73,85 @@ def _span(query: OverviewQuery, date_from: dt.date, date_to: dt.date) -> dict[st
             "filters": list(query.filters)}
 
 
-def _active_in_last(days: int) -> Callable[[OverviewQuery, QueryContext, dt.date, dt.date], float]:
-    """Unique users in the ``days`` days ending on the period's last day."""
-    def unique_users(query: OverviewQuery, ctx: QueryContext, _start: dt.date, end: dt.date) -> float:
-        series = [trends.TrendsSeries(event="$any", math="unique_users")]
-        start = end - dt.timedelta(days=days - 1)
-        return float(trends.run(trends.TrendsQuery(series=series, **_span(query, start, end)), ctx)
-                     .series[0].total or 0)
-    return unique_users
+class _Activity:
+    """Who was active on which local day, over every window the overview looks at.
+
+    One query gives the distinct (person, day) pairs from the earliest day any number needs
+    (the previous period, or 30 days before its end for MAU) to ``date_to``; DAU, WAU, MAU
+    and next-day retention of both periods are then counted from those pairs.
+    """
+
+    def __init__(self, query: OverviewQuery, ctx: QueryContext, first_day: dt.date) -> None:
+        self.window = DateRange(first_day, query.date_to, ctx.timezone_for(query.timezone))
+        table = ctx.events_in(self.window, query.filters)
+        pairs = table.select(person=table.person_id,
+                             day=self.window.bucket_index(table.timestamp, "day")).distinct().to_pyarrow()
+        self.person = pairs.column("person").to_numpy()
+        self.day = pairs.column("day").to_numpy()
+        self.first_day = bucket_index_of_date("day", first_day)
+        self.span = bucket_index_of_date("day", query.date_to) - self.first_day + 2
+
+    def _keys(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return person.astype(np.int64) * self.span + (day - self.first_day)
+
+    def daily(self, a: dt.date, b: dt.date) -> list[float]:
+        lo, hi = bucket_index_of_date("day", a), bucket_index_of_date("day", b)
+        inside = (self.day >= lo) & (self.day <= hi)
+        return [float(n) for n in np.bincount(self.day[inside] - lo, minlength=hi - lo + 1)]
+
+    def unique(self, a: dt.date, b: dt.date) -> float:
+        lo, hi = bucket_index_of_date("day", a), bucket_index_of_date("day", b)
+        return float(np.unique(self.person[(self.day >= lo) & (self.day <= hi)]).size)
+
+    def next_day_retention(self, a: dt.date, b: dt.date) -> float | None:
+        lo, hi = bucket_index_of_date("day", a), bucket_index_of_date("day", b)
+        inside = (self.day >= lo) & (self.day <= hi)
+        person, day = self.person[inside], self.day[inside]
+        order = np.lexsort((day, person))
+        person, day = person[order], day[order]
+        first = np.ones(person.size, dtype=bool)
+        first[1:] = person[1:] != person[:-1]
+        cohort_person, cohort_day = person[first], day[first]
+        counted = cohort_day < hi  # the cohort's next day is inside the range
+        if not counted.any():
+            return None
+        returned = np.isin(self._keys(cohort_person[counted], cohort_day[counted] + 1),
+                           self._keys(person, day))
+        return float(returned.sum()) / float(counted.sum())
 
 
-def _new_users(query: OverviewQuery, ctx: QueryContext, start: dt.date, end: dt.date) -> float:
-    result = lifecycle.run(lifecycle.LifecycleQuery(interval="day", **_span(query, start, end)), ctx)
-    return float(sum(b.new for b in result.buckets))
+def _new_users(query: OverviewQuery, ctx: QueryContext, window: DateRange,
+               periods: tuple[tuple[dt.date, dt.date], ...]) -> list[float]:
+    """Users whose first matching event ever is on a day of each period."""
+    table = ctx.events()
+    if query.filters:
+        table = table.filter(all_of(table, query.filters, ctx.engine))
+    first = table.group_by("person_id").agg(first_seen=table.timestamp.min())
+    first = first.mutate(day=window.bucket_index(first.first_seen, "day"))
+    lo = bucket_index_of_date("day", min(a for a, _ in periods))
+    hi = bucket_index_of_date("day", max(b for _, b in periods))
+    first = first.filter(first.day.between(lo, hi))
+    rows = first.group_by("day").agg(n=first.count()).to_pyarrow()
+    counts = dict(zip(rows.column("day").to_pylist(), rows.column("n").to_pylist(), strict=True))
+    return [float(sum(n for d, n in counts.items()
+                      if bucket_index_of_date("day", a) <= d <= bucket_index_of_date("day", b)))
+            for a, b in periods]
 
 
-def _revenue(query: OverviewQuery, ctx: QueryContext, start: dt.date, end: dt.date) -> float | None:
+def _revenue(query: OverviewQuery, ctx: QueryContext, window: DateRange,
+             periods: tuple[tuple[dt.date, dt.date], ...]) -> list[float | None]:
+    """Trends ``sum`` of the revenue property over the revenue event, per period."""
     if query.revenue is None:
-        return None
-    series = trends.TrendsSeries(event=query.revenue.event, math="sum", property=query.revenue.property)
-    result = trends.run(trends.TrendsQuery(series=[series], **_span(query, start, end)), ctx)
-    return float(result.series[0].total or 0)
+        return [None for _ in periods]
+    table = ctx.events_in(window, query.filters)
+    table = table.filter(event_matches(table, query.revenue.event, [], ctx.engine))
+    number = property_number(table, query.revenue.property, ctx.engine)
+    rows = table.select(day=window.bucket_index(table.timestamp, "day"), amount=number) \
+        .group_by("day").agg(amount=ibis._.amount.sum()).to_pyarrow()
+    sums = dict(zip(rows.column("day").to_pylist(), rows.column("amount").to_pylist(), strict=True))
+    return [float(sum(v or 0 for d, v in sums.items()
+                      if bucket_index_of_date("day", a) <= d <= bucket_index_of_date("day", b)))
+            for a, b in periods]
 
 
 def _conversion(query: OverviewQuery, ctx: QueryContext, start: dt.date, end: dt.date) -> float | None:
@@ -100,43 +164,50 @@ def _conversion(query: OverviewQuery, ctx: QueryContext, start: dt.date, end: dt
     return last / first if first else None
 
 
-def _next_day_retention(query: OverviewQuery, ctx: QueryContext, start: dt.date,
-                        end: dt.date) -> float | None:
-    result = retention.run(retention.RetentionQuery(start_event="$any", period="day", periods=1,
-                                                    **_span(query, start, end)), ctx)
-    complete = [c for c in result.cohorts if len(c.values) > 1]  # cohorts whose next day is in range
-    size = sum(c.size for c in complete)
-    return sum(c.values[1] for c in complete) / size if size else None
-
-
 def _change(value: float | None, before: float | None) -> float | None:
     return (value - before) / before if value is not None and before else None
+
+
+def _daily_active(activity: _Activity, periods: tuple[tuple[dt.date, dt.date], ...],
+                  timezone: str) -> trends.TrendsResult:
+    """What Trends gives for daily unique users with ``compare``, from the activity pairs."""
+    series = []
+    for (a, b), compare in zip(periods, ("current", "previous"), strict=True):
+        days = bucket_index_of_date("day", a), bucket_index_of_date("day", b)
+        series.append(trends.TrendsSeriesResult(
+            label="A", event="$any", math="unique_users", compare=compare,
+            dates=[bucket_label("day", d) for d in range(days[0], days[1] + 1)],
+            values=activity.daily(a, b), total=activity.unique(a, b)))
+    return trends.TrendsResult(timezone=timezone, interval="day", series=series)
 
 
 def run(query: OverviewQuery, ctx: QueryContext) -> OverviewResult:
     """Run an overview document; see docs/metrics.md 'Overview'."""
     start, end = query.date_from, query.date_to
     prev_start, prev_end = previous(start, end)
-    daily = trends.run(trends.TrendsQuery(series=[trends.TrendsSeries(event="$any", math="unique_users")],
-                                          compare=True, **_span(query, start, end)), ctx)
-    current_days, previous_days = (s.values for s in daily.series)
     periods = ((start, end), (prev_start, prev_end))
+    earliest = min(prev_start, prev_end - dt.timedelta(days=MAU_DAYS - 1))
+    activity = _Activity(query, ctx, earliest)
+    window = activity.window
+    daily = _daily_active(activity, periods, window.timezone)
 
-    def kpi(key: KpiKey, unit: Any, compute: Callable[..., float | None]) -> Kpi:
-        value, before = (compute(query, ctx, a, b) for a, b in periods)
-        return Kpi(key=key, value=value, previous=before, change=_change(value, before), unit=unit)
+    def kpi(key: KpiKey, unit: Any, values: list[float | None] | tuple[float | None, ...]) -> Kpi:
+        return Kpi(key=key, value=values[0], previous=values[1], change=_change(values[0], values[1]),
+                   unit=unit)
+
+    def last_days(days: int) -> list[float | None]:
+        return [activity.unique(b - dt.timedelta(days=days - 1), b) for _, b in periods]
 
     kpis = [
-        Kpi(key="dau", value=_mean(current_days), previous=_mean(previous_days),
-            change=_change(_mean(current_days), _mean(previous_days)), unit="users"),
-        kpi("wau", "users", _active_in_last(WAU_DAYS)),
-        kpi("mau", "users", _active_in_last(MAU_DAYS)),
-        kpi("new_users", "users", _new_users),
-        kpi("revenue", "money", _revenue),
-        kpi("conversion", "fraction", _conversion),
-        kpi("retention_d1", "fraction", _next_day_retention),
+        kpi("dau", "users", [_mean(activity.daily(a, b)) for a, b in periods]),
+        kpi("wau", "users", last_days(WAU_DAYS)),
+        kpi("mau", "users", last_days(MAU_DAYS)),
+        kpi("new_users", "users", _new_users(query, ctx, window, periods)),
+        kpi("revenue", "money", _revenue(query, ctx, window, periods)),
+        kpi("conversion", "fraction", [_conversion(query, ctx, a, b) for a, b in periods]),
+        kpi("retention_d1", "fraction", [activity.next_day_retention(a, b) for a, b in periods]),
     ]
-    return OverviewResult(timezone=daily.timezone, date_from=start.isoformat(), date_to=end.isoformat(),
+    return OverviewResult(timezone=window.timezone, date_from=start.isoformat(), date_to=end.isoformat(),
                           previous_from=prev_start.isoformat(), previous_to=prev_end.isoformat(),
                           kpis=kpis, daily_active=daily)
 

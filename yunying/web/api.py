@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,6 +23,7 @@ from yunying.store import Project, Store
 from yunying.web.errors import ApiError, error_response, json_response
 
 T = TypeVar("T")
+RESULT_CACHE_ENTRIES = 512
 
 
 class ReadPool:
@@ -30,18 +33,44 @@ class ReadPool:
     its own, is interrupted after ``query_timeout_ms``, and at most ``size`` run at once.
     """
 
-    def __init__(self, store: Store, size: int = 2) -> None:
+    def __init__(self, store: Store, size: int = 2, version: Callable[[int], int] | None = None) -> None:
         self._free: queue.Queue[Store] = queue.Queue()
         for _ in range(size):
             cursor = store.duckdb.cursor()
             self._free.put(Store(ibis.duckdb.from_connection(cursor), "duckdb", store.location))
+        self._version = version
+        self._cache: OrderedDict[tuple[int, bytes], tuple[int, float, Result]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def run(self, project: Project, document: Any) -> dict[str, Any]:
         return self.result(project, document).to_json()
 
-    def result(self, project: Project, document: Any) -> Result:
-        """Run ``document`` on ``project``; InsightError for a bad document, ApiError 504 on timeout."""
-        return self.call(lambda reader: run_query(reader, project, document))
+    def result(self, project: Project, document: Any, *, refresh: bool = False) -> Result:
+        """Run ``document`` on ``project``; InsightError for a bad document, ApiError 504 on timeout.
+
+        Results are cached per project and document. A cached result is used while the
+        project's data is unchanged (the writer's ``data_version``), or, while events keep
+        arriving, for up to ``result_max_age_seconds`` after it was computed — so a busy
+        server does not recompute every dashboard on every view. ``refresh`` recomputes.
+        """
+        if self._version is None or not isinstance(document, dict):
+            return self.call(lambda reader: run_query(reader, project, document))
+        key = (project.project_id, orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
+        version = self._version(project.project_id)
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None and not refresh and (
+                    hit[0] == version or now - hit[1] < settings.get("result_max_age_seconds")):
+                self._cache.move_to_end(key)
+                return hit[2]
+        result = self.call(lambda reader: run_query(reader, project, document))
+        with self._cache_lock:
+            self._cache[key] = (version, now, result)
+            self._cache.move_to_end(key)
+            while len(self._cache) > RESULT_CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return result
 
     def call(self, work: Callable[[Store], T]) -> T:
         """``work(reader)`` on a free read cursor, interrupted after ``query_timeout_ms``."""

@@ -52,7 +52,7 @@ class AppState:
 def create_app(store: Store, *, discard: bool = False) -> FastAPI:
     """The server app over ``store`` (a DuckDB store this process holds for writing)."""
     stats = IngestStats()
-    state = AppState(store, KeyRing(store), stats, ReadPool(store),
+    state = AppState(store, KeyRing(store), stats, ReadPool(store, version=stats.data_version),
                      None if discard else Writer(store, stats), discard, Meta(store))
 
     @asynccontextmanager
