@@ -245,11 +245,15 @@ def test_excel_rows_are_numbered_like_the_sheet(tmp_path):
 
 
 # ----------------------------------------------------------------------------- whole files
-def test_missing_required_column_names_it_and_writes_nothing(tmp_path):
-    path = write_csv(tmp_path / "e.csv", ["event", "user", "timestamp"], [["pay", "u1", "1"]])
+@pytest.mark.parametrize(("header", "missing"), [
+    (["event", "user", "timestamp"], "'distinct_id'"),
+    (["name", "when"], "'event', 'distinct_id', 'timestamp'"),  # none of the known columns at all
+])
+def test_missing_required_column_names_it_and_writes_nothing(tmp_path, header, missing):
+    path = write_csv(tmp_path / "e.csv", header, [["pay", "u1", "1"][:len(header)]])
     result = run_import(tmp_path, path)
     assert result.exit_code == 2
-    assert "e.csv" in result.output and "'distinct_id'" in result.output
+    assert "e.csv" in result.output and missing in result.output
     assert stored(tmp_path) == []
 
 

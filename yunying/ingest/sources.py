@@ -67,10 +67,15 @@ def used_params(sql: str, params: dict[str, object]) -> dict[str, object]:
 
 
 def detect_format(path: Path) -> Format:
+    return _SUFFIXES[suffix_of(path)]
+
+
+def suffix_of(path: Path) -> str:
+    """The file-type suffix of ``path`` (``.csv.gz`` …); FileImportError for an unsupported type."""
     name = path.name.lower()
-    for suffix, fmt in sorted(_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
         if name.endswith(suffix):
-            return fmt
+            return suffix
     raise FileImportError(f"{path}: unsupported file type; expected {SUPPORTED}")
 
 
@@ -119,11 +124,14 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> Source:
     # ids stay text ("007" is not 7); timestamps follow our rules, not the sniffer's
     types = {c: "VARCHAR" for c in TEXT_COLUMNS if c in header}
     table = f"_yunying_src_{tag}"
+    # (DuckDB refuses an empty types struct: a file with none of the text columns reads without it,
+    # and open_source then names the missing columns)
+    typed = ", types = $types" if types else ""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT row_number() OVER () + 1 AS {LINE}, *
-            FROM read_csv($path, header = true, types = $types)""",
-        {**params, "types": types},
+            FROM read_csv($path, header = true{typed})""",
+        {**params, "types": types} if types else params,
     )
     columns = {k: v for k, v in _describe(con, f"SELECT * FROM {table}", {}).items() if k != LINE}
     return Source(path, "csv", f"SELECT * FROM {table}", {}, columns, "line")
