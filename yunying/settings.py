@@ -50,6 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("result_max_age_seconds", int, 30,
             "While events keep arriving, the workbench reuses a computed insight for this long "
             "(its Refresh button recomputes at once)."),
+    Setting("max_upload_bytes", int, 2 * 1024 ** 3, "Largest file the workbench's import page accepts."),
     Setting("session_days", int, 14, "A workbench login lasts this many days."),
     Setting("sql_console_row_cap", int, 10_000, "Most rows the SQL console (自定义查询) returns."),
     Setting("sql_console_timeout_ms", int, 10_000, "A SQL console query is stopped after this long."),

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -59,6 +60,16 @@ class Submission:
     arrived: float = field(default_factory=time.monotonic)
 
 
+class Job(Protocol):
+    """Work that needs the write connection to itself (see :meth:`Writer.run_exclusive`)."""
+
+    project: Project
+
+    def run(self, store: Store) -> None: ...
+
+    def finished(self, error: BaseException | None) -> None: ...
+
+
 class Writer:
     """Owns the store's write connection while it runs (see the module docstring)."""
 
@@ -70,6 +81,7 @@ class Writer:
         self.max_pending = int(settings.get("max_pending_events"))
         self.window_days = int(settings.get("dedup_window_days"))
         self._queue: deque[Submission] = deque()
+        self._jobs: deque[Job] = deque()
         self._pending_events = 0
         self._cond = threading.Condition()
         self._stopping = False
@@ -128,10 +140,31 @@ class Writer:
             self._pending_events += n
             self._cond.notify()
 
+    def run_exclusive(self, job: Job) -> None:
+        """Queue ``job`` to run on the writer thread between two commits (e.g. a file import).
+
+        While it runs nothing else is written; capture requests wait in the queue (and get
+        503 once ``max_pending_events`` wait). Afterwards the writer forgets its cached persons
+        and remembers the ids of the events the job stored, so dedup and identity stay exact.
+        """
+        with self._cond:
+            if self._stopping:
+                raise Overloaded("the server is shutting down")
+            self._jobs.append(job)
+            self._cond.notify()
+
     def _take(self) -> list[Submission] | None:
         with self._cond:
-            while not self._queue and not self._stopping:
+            while not self._queue and not self._jobs and not self._stopping:
                 self._cond.wait()
+            if self._jobs:
+                job = self._jobs.popleft()
+                self._cond.release()
+                try:
+                    self._run_job(job)
+                finally:
+                    self._cond.acquire()
+                return []
             if not self._queue:
                 return None
             # gather for commit_interval_ms after the oldest request arrived: one that already
@@ -152,7 +185,27 @@ class Writer:
 
     def _run(self) -> None:
         while (group := self._take()) is not None:
-            self._commit_group(group)
+            if group:
+                self._commit_group(group)
+
+    def _run_job(self, job: Job) -> None:
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # before the job's transaction starts
+        try:
+            job.run(self.store)
+        except BaseException as exc:  # the job reports its own failure; the writer goes on
+            job.finished(exc)
+            return
+        finally:
+            self.persons.reset()
+        con = self.store.duckdb
+        rows = con.execute(
+            f"""SELECT {_fingerprint('project_id')} AS fp, (epoch(inserted_at) // 60)::INTEGER AS minute
+                FROM events WHERE project_id = $pid AND inserted_at >= $since""",
+            {"pid": job.project.project_id, "since": started}).fetchnumpy()
+        if len(rows["fp"]):
+            self.index.add(fingerprints(rows["fp"]), rows["minute"])
+        self.stats.add(job.project.project_id, ProjectCounters(stored=len(rows["fp"])))
+        job.finished(None)
 
     def _commit_group(self, group: list[Submission]) -> None:
         started = time.perf_counter()

@@ -71,6 +71,11 @@ class Store:
             raise RuntimeError("this store is not DuckDB")
         return self.backend.con
 
+    def cursor_store(self) -> Store:
+        """The same DuckDB database through a new cursor: for another thread, while the
+        main connection is busy (DuckDB lets cursors of one process read concurrently)."""
+        return Store(ibis.duckdb.from_connection(self.duckdb.cursor()), "duckdb", self.location)
+
     def write_lock(self) -> threading.Lock:
         return self._write_lock
 

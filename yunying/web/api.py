@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import duckdb
-import ibis
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,8 +35,7 @@ class ReadPool:
     def __init__(self, store: Store, size: int = 2, version: Callable[[int], int] | None = None) -> None:
         self._free: queue.Queue[Store] = queue.Queue()
         for _ in range(size):
-            cursor = store.duckdb.cursor()
-            self._free.put(Store(ibis.duckdb.from_connection(cursor), "duckdb", store.location))
+            self._free.put(store.cursor_store())
         self._version = version
         self._cache: OrderedDict[tuple[int, bytes], tuple[int, float, Result]] = OrderedDict()
         self._cache_lock = threading.Lock()

@@ -24,6 +24,7 @@ from yunying.store.meta import Meta
 from yunying.web.api import ReadPool, api_routes
 from yunying.web.auth import KeyRing
 from yunying.web.capture import capture_routes
+from yunying.web.imports import ImportJobs
 from yunying.web.pages import workbench_routes
 
 
@@ -36,17 +37,19 @@ class AppState:
     writer: Writer | None
     discard: bool  # answer capture requests without storing (the HTTP + parsing ceiling)
     meta: Meta
+    imports: ImportJobs = field(default_factory=ImportJobs)
     _projects: list[Project] = field(default_factory=list)
 
     def projects(self) -> list[Project]:
         """Every project of the store (cached; :meth:`reload` after creating one or changing keys)."""
         if not self._projects:
-            self._projects = self.store.projects()
+            self._projects = self.store.cursor_store().projects()
         return self._projects
 
     def reload(self) -> None:
+        """Read projects and keys again (the main connection may be busy writing: use a cursor)."""
         self._projects = []
-        self.keys = KeyRing(self.store)
+        self.keys = KeyRing(self.store.cursor_store())
 
 
 def create_app(store: Store, *, discard: bool = False) -> FastAPI:

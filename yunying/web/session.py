@@ -111,7 +111,7 @@ def _own_origin(request: Request) -> str:
 def project_for(state: Any, viewer: Viewer, name: str, needed: Role) -> Project:
     """The project ``name`` if the viewer may do ``needed`` there: 404 for non-members, 403 if too low."""
     require_login(viewer)
-    project = next((p for p in state.store.projects() if p.name == name), None)
+    project = next((p for p in state.projects() if p.name == name), None)
     if project is None or viewer.role(project) is None:
         raise ApiError(404, "not_found", viewer.t("error.no_project", name=name))
     if not viewer.can(project, needed):

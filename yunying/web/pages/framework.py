@@ -136,7 +136,9 @@ def _json_default(value: Any) -> Any:
 async def _read_form(request: Request, is_api: bool) -> dict[str, Any]:
     if request.method in ("GET", "HEAD"):
         return {}
-    if is_api or request.headers.get("content-type", "").startswith("application/json"):
+    content_type = request.headers.get("content-type", "")
+    is_form = content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded"))
+    if not is_form and (is_api or content_type.startswith("application/json")):
         body = await request.body()
         try:
             data = orjson.loads(body) if body else {}
@@ -155,9 +157,10 @@ def _endpoint(spec: Spec, is_api: bool) -> Callable[[Request], Any]:
         state = request.app.state.yunying
         viewer = await run_in_threadpool(identify, request, state)
         try:
-            form = await _read_form(request, is_api)
-            check_csrf(request, viewer, form.pop("csrf_token", None) if isinstance(form, dict) else None)
-            pc = await run_in_threadpool(_context, request, state, viewer, spec, form, is_api)
+            # who may do this first (403/404 before the body is even read), then the body and its token
+            pc = await run_in_threadpool(_context, request, state, viewer, spec, {}, is_api)
+            pc.form = await _read_form(request, is_api)
+            check_csrf(request, viewer, pc.form.pop("csrf_token", None))
             result = await run_in_threadpool(spec.view, pc)
             response = _answer(spec, pc, result, is_api)
         except LoginRequired:
