@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST := $(PY) -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-spark test-crash java lint bench bench-ingest clean
+.PHONY: help install demo test test-spark test-crash test-ui java chromium lint bench bench-ingest clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,13 +25,21 @@ demo: install ## build the demo store (2M events) and open the workbench on http
 	.venv/bin/yunying demo --events 2000000 --serve
 
 test: install ## the fast tests: unit, property, API, real SDK clients (under ~10 minutes)
-	$(PYTEST) -n 2 -m "not spark and not slow and not crash" tests
+	$(PYTEST) -n 2 -m "not spark and not slow and not crash and not ui" tests
 
 java:
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 
 test-spark: install java ## the same insights on Spark (local[2]) give identical results
 	$(PYTEST) -m spark tests
+
+# Debian's chromium (Playwright drives it; no browser download) and a CJK font for screenshots.
+chromium:
+	@command -v chromium >/dev/null && fc-list | grep -qi "wenquanyi\|noto sans cjk" || { \
+	  apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
+
+test-ui: install chromium ## the workbench in a real browser (Debian chromium + Playwright); screenshots in artifacts/ui
+	$(PYTEST) -m ui tests
 
 test-crash: install ## kill -9 the server under load, restart: every acknowledged event stored once
 	$(PYTEST) -m crash tests

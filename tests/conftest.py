@@ -34,6 +34,8 @@ from yunying.store import Project, Store
 from yunying.store.connection import connect
 from yunying.store.schema import CANONICAL_EVENT
 
+pytest_plugins = ["ui_support"]  # browser fixtures (used by tests/test_ui_*.py only)
+
 # ----------------------------------------------------------------------------- hypothesis
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", parent=settings.get_profile("dev"), derandomize=True,

@@ -311,7 +311,7 @@ def save_numbers(pc: PageContext) -> Redirect:
 # ---------------------------------------------------------------- keys
 def _new_key(pc: PageContext, kind: str) -> Redirect:
     assert pc.project is not None
-    key = add_key(pc.state.store, pc.project, kind)  # type: ignore[arg-type]
+    key = add_key(pc.state.store.cursor_store(), pc.project, kind)  # type: ignore[arg-type]
     pc.state.reload()  # the server accepts the key from the next request on
     if pc.is_api:
         return Redirect("", {"kind": kind, "key": key})
@@ -480,7 +480,7 @@ def check_new_project(pc: PageContext, name: str, timezone: str) -> None:
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = pc.t("settings.new.name_needed")
-    elif any(p.name == name for p in pc.state.store.projects()):
+    elif any(p.name == name for p in pc.state.projects()):
         errors["name"] = pc.t("settings.new.name_taken", name=name)
     elif not re.fullmatch(r"[\w\-.]{1,64}", name):
         errors["name"] = pc.t("settings.new.name_invalid")
@@ -499,7 +499,7 @@ def create_project(pc: PageContext) -> Redirect:
     try:
         check_new_project(pc, name, timezone)
         try:
-            project, keys = create_project_with_keys(pc.state.store, name, timezone)
+            project, keys = create_project_with_keys(pc.state.store.cursor_store(), name, timezone)
         except ValueError:  # taken or refused in the meantime
             raise Refused({"name": pc.t("settings.new.name_invalid")}) from None
     except Refused as exc:
