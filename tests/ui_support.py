@@ -102,6 +102,7 @@ def page_for(browser: object, ui_server: UiServer) -> Iterator[Callable[..., obj
             page.wait_for_url("**/p/**")
         return page
 
+    open_page.problems = problems  # type: ignore[attr-defined]  (a test may remove one it expects)
     yield open_page
     for context in contexts:
         context.close()  # type: ignore[attr-defined]

@@ -76,6 +76,11 @@ def _axis(title: str | None = None, **extra: Any) -> dict[str, Any]:
             "zerolinecolor": GRID, **extra}
 
 
+def _date_axis(labels: ChartLabels) -> dict[str, Any]:
+    """A date axis whose ticks and hover read in the chart's language."""
+    return _axis(type="date", tickformat=labels.date_ticks, hoverformat=labels.date_hover)
+
+
 def layout(labels: ChartLabels, **extra: Any) -> dict[str, Any]:
     """The layout every chart shares (fonts, transparent ground, legend below), plus ``extra``."""
     return {
@@ -121,7 +126,7 @@ def trends_figure(result: TrendsResult, labels: ChartLabels) -> Figure:
     maths = {s.math for s in current}
     y_title = labels.math_name(maths.pop()) if len(maths) == 1 else labels.value
     return {"data": traces, "layout": layout(
-        labels, hovermode="x unified", xaxis=_axis(type="date"), yaxis=_axis(y_title, rangemode="tozero"))}
+        labels, hovermode="x unified", xaxis=_date_axis(labels), yaxis=_axis(y_title, rangemode="tozero"))}
 
 
 def _funnel_customdata(steps: Sequence[FunnelStepResult]) -> list[list[float]]:
@@ -195,7 +200,7 @@ def lifecycle_figure(result: LifecycleResult, labels: ChartLabels) -> Figure:
     ]
     return {"data": traces, "layout": layout(
         labels, barmode="relative", hovermode="x unified",
-        xaxis=_axis(type="date"), yaxis=_axis(labels.users))}
+        xaxis=_date_axis(labels), yaxis=_axis(labels.users))}
 
 
 def paths_figure(result: PathsResult, labels: ChartLabels) -> Figure:

@@ -79,6 +79,9 @@ class ChartLabels:
     period_n: Mapping[str, str] = field(hash=False)  # unit → "Day {n}"
     active_buckets: Mapping[str, str] = field(hash=False)  # unit → "Days active"
     math_names: Mapping[str, str] = field(hash=False)  # trends math → its name
+    # d3 time formats of date axes and hovers (plotly.js alone would name months in English)
+    date_ticks: str = "%Y-%m-%d"
+    date_hover: str = "%Y-%m-%d"
 
     @classmethod
     def english(cls) -> ChartLabels:
@@ -118,6 +121,7 @@ class ChartLabels:
 
 ENGLISH = ChartLabels(
     locale="en", separators=plotly_separators("en"),
+    date_ticks="%b %-d", date_hover="%b %-d, %Y",
     date="Date", users="Users", value="Value", step="Step", event="Event", breakdown="Breakdown",
     all_users="All users", conversion_from_first="Conversion from first step",
     conversion_from_previous="Conversion from previous step", median_time="Median time to convert (s)",
@@ -137,6 +141,7 @@ ENGLISH = ChartLabels(
 
 CHINESE = ChartLabels(
     locale="zh-CN", separators=plotly_separators("zh-CN"),
+    date_ticks="%-m月%-d日", date_hover="%Y年%-m月%-d日",
     date="日期", users="用户数", value="数值", step="步骤", event="事件", breakdown="分组",
     all_users="全部用户", conversion_from_first="总体转化率", conversion_from_previous="步骤转化率",
     median_time="转化耗时中位数（秒）", cohort="同期群", cohort_size="同期群人数", retained="留存率",
