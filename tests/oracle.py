@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from functools import cache
+from types import SimpleNamespace as _Namespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -656,6 +657,123 @@ def paths(events: list[Event], query: Any, project_timezone: str) -> JSON:
     }
 
 
+# --------------------------------------------------------------------------- overview
+def previous_period(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date]:
+    """Docs 'Overview': the same number of days ending the day before ``date_from``."""
+    days = (date_to - date_from).days + 1
+    return date_from - dt.timedelta(days=days), date_from - dt.timedelta(days=1)
+
+
+def _days(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
+    return [date_from + dt.timedelta(days=i) for i in range((date_to - date_from).days + 1)]
+
+
+def _change(value: float | None, before: float | None) -> float | None:
+    """(value − before) ÷ before; null when before is 0 or null (or value is null)."""
+    if value is None or before is None or before == 0:
+        return None
+    return (value - before) / before
+
+
+def overview(events: list[Event], query: Any, project_timezone: str) -> JSON:
+    """Docs 'Overview': each key number over P and over the previous period Q, and the change.
+
+    Direct loops over the events for dau/wau/mau/new users/revenue/next-day retention; the
+    conversion reuses this module's brute-force :func:`funnel` (its chains), and
+    ``daily_active`` this module's :func:`trends`. Nothing is read from the runners.
+
+    DOC GAP: the result's shape (``kpis`` as ``{"key", "value", "previous", "change", "unit"}``
+    in the table's order, ``unit`` users/money/fraction, ``previous_from``/``previous_to``) is
+    not in docs/metrics.md; it is taken from the runner. The default of ``conversion.window``
+    is not stated either (Funnel's is 14d); the document model's default (1d) is read from
+    the parsed query.
+    """
+    timezone = timezone_of(query, project_timezone)
+    kept = [e for e in events if filters_hold(e, query.filters)]  # top-level filters: every read
+    day_of = [local_date(e["timestamp"], timezone) for e in kept]
+    users_on: dict[dt.date, set[str]] = defaultdict(set)
+    first_ts: dict[str, dt.datetime] = {}
+    for e, day in zip(kept, day_of, strict=True):
+        users_on[day].add(e["distinct_id"])
+        user = e["distinct_id"]
+        first_ts[user] = min(first_ts.get(user, e["timestamp"]), e["timestamp"])
+    first_day = {u: local_date(t, timezone) for u, t in first_ts.items()}
+
+    def distinct_users(a: dt.date, b: dt.date) -> float:
+        return float(len({e["distinct_id"] for e, day in zip(kept, day_of, strict=True) if a <= day <= b}))
+
+    def dau(a: dt.date, b: dt.date) -> float | None:
+        counts = [len(users_on.get(d, ())) for d in _days(a, b)]
+        return sum(counts) / len(counts)
+
+    def wau(a: dt.date, b: dt.date) -> float | None:
+        return distinct_users(b - dt.timedelta(days=6), b)
+
+    def mau(a: dt.date, b: dt.date) -> float | None:
+        return distinct_users(b - dt.timedelta(days=29), b)
+
+    def new_users(a: dt.date, b: dt.date) -> float | None:
+        return float(sum(1 for d in first_day.values() if a <= d <= b))
+
+    def revenue(a: dt.date, b: dt.date) -> float | None:
+        if query.revenue is None:
+            return None
+        numbers = [n for e, day in zip(kept, day_of, strict=True)
+                   if a <= day <= b and selects(e, query.revenue.event, [])
+                   and (n := numeric_value(prop(e, query.revenue.property))) is not None]
+        return float(math.fsum(numbers))
+
+    def conversion(a: dt.date, b: dt.date) -> float | None:
+        if query.conversion is None:
+            return None
+        document = _Namespace(
+            steps=[_Namespace(event=name, filters=[]) for name in query.conversion.steps],
+            window=query.conversion.window, breakdown=None, breakdown_limit=25,
+            filters=query.filters, date_from=a, date_to=b, timezone=timezone)
+        steps = funnel(events, document, project_timezone)["steps"]
+        first, last = steps[0]["count"], steps[-1]["count"]
+        return last / first if first else None
+
+    def retention_d1(a: dt.date, b: dt.date) -> float | None:
+        first_in_range: dict[str, Event] = {}  # cohort: the local day of this event
+        active: set[tuple[str, dt.date]] = set()
+        for e, day in zip(kept, day_of, strict=True):
+            if a <= day <= b:
+                user = e["distinct_id"]
+                active.add((user, day))
+                if user not in first_in_range or e["timestamp"] < first_in_range[user]["timestamp"]:
+                    first_in_range[user] = e
+        cohort = {u: local_date(e["timestamp"], timezone) for u, e in first_in_range.items()}
+        counted = [(u, c) for u, c in cohort.items() if c < b]  # the next day is in the range
+        size = len(counted)
+        back = sum(1 for u, c in counted if (u, c + dt.timedelta(days=1)) in active)
+        return back / size if size else None
+
+    p_from, p_to = query.date_from, query.date_to
+    q_from, q_to = previous_period(p_from, p_to)
+    metrics: list[tuple[str, str, Callable[[dt.date, dt.date], float | None]]] = [
+        ("dau", "users", dau), ("wau", "users", wau), ("mau", "users", mau),
+        ("new_users", "users", new_users), ("revenue", "money", revenue),
+        ("conversion", "fraction", conversion), ("retention_d1", "fraction", retention_d1),
+    ]
+    kpis = []
+    for key, unit, compute in metrics:
+        value = compute(p_from, p_to)
+        before = compute(q_from, q_to)
+        kpis.append({"key": key, "value": value, "previous": before,
+                     "change": _change(value, before), "unit": unit})
+    daily = _Namespace(
+        series=[_Namespace(event=ANY_EVENT, math="unique_users", property=None, filters=[])],
+        interval="day", breakdown=None, breakdown_limit=25, compare=True, formula=None,
+        filters=query.filters, date_from=p_from, date_to=p_to, timezone=timezone)
+    return {
+        "kind": "overview", "timezone": timezone,
+        "date_from": p_from.isoformat(), "date_to": p_to.isoformat(),
+        "previous_from": q_from.isoformat(), "previous_to": q_to.isoformat(),
+        "kpis": kpis, "daily_active": trends(events, daily, project_timezone),
+    }
+
+
 # --------------------------------------------------------------------------- dispatch
 ORACLES: dict[str, Callable[[list[Event], Any, str], JSON]] = {
     "trends": trends,
@@ -664,6 +782,7 @@ ORACLES: dict[str, Callable[[list[Event], Any, str], JSON]] = {
     "stickiness": stickiness,
     "lifecycle": lifecycle,
     "paths": paths,
+    "overview": overview,
 }
 
 

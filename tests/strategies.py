@@ -45,6 +45,7 @@ EVENT_NAMES = ("view", "cart", "buy", "$pageview", "注册")
 PROPERTY_KEYS = ("plan", "price", "$browser", "channel", "商品名称", "a.b")
 MISSING_PROPERTY = "nope"
 MISSING_EVENT = "never_happens"
+ANY_EVENT = "$any"
 TEXTS = ("free", "pro", "Pro", "PRO", "中文", "商品😀", "😀", "", " ", "Ärger", "äRGER", "a.b",
          "12", "3.5", " 7", "-2", "1e3", "0.10", "abc")
 FLOATS = (1.5, 2.25, -3.5, 0.1, 12.0, 2.0, 1e-7, 1e21, -0.5)
@@ -122,8 +123,11 @@ PROPERTIES = st.dictionaries(st.sampled_from(PROPERTY_KEYS), PROPERTY_VALUES, ma
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, max_events: int = 40) -> Scenario:
-    """A random event log (0–``max_events`` events) in a random zone, unique uuids."""
+def scenarios(draw: st.DrawFn, max_events: int = 40, dense: bool = False) -> Scenario:
+    """A random event log (0–``max_events`` events) in a random zone, unique uuids.
+
+    ``dense``: half of the logs crowd on the eight consecutive days around the centre instead,
+    so that users come back on the next day and two adjacent periods both hold data."""
     timezone = draw(st.sampled_from(ZONES))
     centre = draw(st.sampled_from(CENTRES[timezone]) if draw(st.integers(0, 3)) else
                   st.sampled_from([d for ds in CENTRES.values() for d in ds]))
@@ -131,6 +135,8 @@ def scenarios(draw: st.DrawFn, max_events: int = 40) -> Scenario:
     # most of all) so that short ranges and hourly buckets see data.
     busy_days = (0, *draw(st.lists(st.integers(-3, 3) | st.integers(-SPAN_DAYS, SPAN_DAYS),
                                    max_size=3)))
+    if dense and draw(st.booleans()):
+        busy_days = tuple(range(-4, 4))
     pool = draw(st.lists(timestamps(timezone, centre, busy_days), min_size=1, max_size=8))
     users = draw(st.lists(st.sampled_from(USERS), min_size=1, max_size=5, unique=True))
     names = draw(st.lists(st.sampled_from(EVENT_NAMES), min_size=1, max_size=5, unique=True))
@@ -308,6 +314,42 @@ def paths_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
     return doc
 
 
+@st.composite
+def overview_documents(draw: st.DrawFn, scenario: Scenario) -> Document:
+    """An overview: short and long ranges, so that the previous period and the 7- and 30-day
+    windows ending on ``date_to`` reach before the log, cut through it or straddle DST days;
+    with and without ``revenue`` and ``conversion``; filters more often than elsewhere (they
+    decide whose first event ever is where)."""
+    doc: Document = {"kind": "overview",
+                     **draw(date_ranges(scenario, max_days=draw(st.sampled_from([0, 2, 6, 14, 45]))))}
+    if draw(st.booleans()):  # anchored on date_to: the period ends inside, after or before the log
+        # Mostly both periods on the busy days around the centre, so both have numbers; or
+        # the first day of the 7- or 30-day window on the centre (the busiest day) or next to it.
+        busy = st.tuples(st.integers(0, 4), st.sampled_from([1, 2, 2, 3, 4]))
+        window_edge = st.tuples(st.sampled_from([5, 6, 7, 28, 29, 30]), st.integers(1, 8))
+        wide = st.tuples(st.integers(-SPAN_DAYS - 2, SPAN_DAYS + 31), st.integers(1, 45))
+        end_offset, days = draw(busy | busy | window_edge | wide)
+        end = scenario.centre + dt.timedelta(days=end_offset)
+        doc["date_from"] = (end - dt.timedelta(days=days - 1)).isoformat()
+        doc["date_to"] = end.isoformat()
+    if "filters" not in doc and draw(st.booleans()) and (filters := draw(filter_lists(1))):
+        doc["filters"] = filters
+    if draw(st.integers(0, 2)):
+        doc["revenue"] = {"event": draw(event_names(scenario)),
+                          "property": draw(st.sampled_from(("price", "price", "price", "plan", "a.b",
+                                                            MISSING_PROPERTY)))}
+    if draw(st.booleans()):
+        first = st.sampled_from((ANY_EVENT, *scenario.names))  # mostly someone enters
+        steps = [draw(first), *draw(st.lists(event_names(scenario), min_size=1, max_size=2))]
+        if draw(st.booleans()):  # repeated step events: view → view
+            steps[1] = steps[0]
+        conversion: dict[str, Any] = {"steps": steps}
+        if window := draw(st.sampled_from((None, *WINDOWS))):
+            conversion["window"] = window
+        doc["conversion"] = conversion
+    return doc
+
+
 DOCUMENTS = {
     "trends": trends_documents,
     "funnel": funnel_documents,
@@ -315,7 +357,11 @@ DOCUMENTS = {
     "stickiness": stickiness_documents,
     "lifecycle": lifecycle_documents,
     "paths": paths_documents,
+    "overview": overview_documents,
 }
+
+
+DENSE_KINDS = {"overview"}  # kinds that compare adjacent periods: see ``scenarios(dense=…)``
 
 
 @dataclass
@@ -328,5 +374,5 @@ class Case:
 
 @st.composite
 def cases(draw: st.DrawFn, kind: str, max_events: int = 40) -> Case:
-    scenario = draw(scenarios(max_events=max_events))
+    scenario = draw(scenarios(max_events=max_events, dense=kind in DENSE_KINDS))
     return Case(scenario, draw(DOCUMENTS[kind](scenario)))
