@@ -71,6 +71,14 @@ class DateRangeDocument(Document):
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else validate_timezone(value)
 
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _plausible_year(cls, value: dt.date) -> dt.date:
+        # far enough from year 1 and 9999 that every window around the range stays a date
+        if not 1900 <= value.year <= 2999:
+            raise ValueError(f"{value} is outside the years 1900-2999")
+        return value
+
     @field_validator("date_to")
     @classmethod
     def _ordered_dates(cls, value: dt.date, info: ValidationInfo) -> dt.date:

@@ -14,7 +14,7 @@ import re
 # preset -> number of days ending today (inclusive); months are handled apart.
 _LAST_DAYS = {"last_7d": 7, "last_14d": 14, "last_30d": 30, "last_90d": 90, "last_180d": 180}
 PRESETS: tuple[str, ...] = (*_LAST_DAYS, "this_month", "last_month")
-_FIXED = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_FIXED = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})")
 
 
 def resolve(spec: str, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -26,7 +26,7 @@ def resolve(spec: str, today: dt.date) -> tuple[dt.date, dt.date]:
     if spec == "last_month":
         end = today.replace(day=1) - dt.timedelta(days=1)
         return end.replace(day=1), end
-    match = _FIXED.match(spec)
+    match = _FIXED.fullmatch(spec)
     if match:
         start, end = (dt.date.fromisoformat(g) for g in match.groups())
         if start > end:
