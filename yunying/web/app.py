@@ -38,6 +38,8 @@ class AppState:
     discard: bool  # answer capture requests without storing (the HTTP + parsing ceiling)
     meta: Meta
     imports: ImportJobs = field(default_factory=ImportJobs)
+    # project id -> (data version, latest event's UTC time): the pages' "data end", one max() per change
+    last_event: dict[int, tuple[int, Any]] = field(default_factory=dict)
     _projects: list[Project] = field(default_factory=list)
 
     def projects(self) -> list[Project]:

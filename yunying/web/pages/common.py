@@ -19,13 +19,19 @@ def data_end(pc: PageContext) -> dt.date:
     the last day that has data instead of showing empty days.
     """
     assert pc.project is not None
-    zone = ZoneInfo(pc.project.timezone)
+    project = pc.project
+    zone = ZoneInfo(project.timezone)
     today = dt.datetime.now(zone).date()
-    last = pc.state.reads.call(lambda reader: reader.events(pc.project).timestamp.max().to_pyarrow().as_py())
-    if last is None:
+    version = pc.state.stats.data_version(project.project_id)
+    known = pc.state.last_event.get(project.project_id)
+    if known is None or known[0] != version:
+        last = pc.state.reads.call(lambda reader: reader.events(project).timestamp.max().to_pyarrow().as_py())
+        known = (version, last)
+        pc.state.last_event[project.project_id] = known
+    if known[1] is None:
         return today
-    last_local = last.replace(tzinfo=dt.UTC).astimezone(zone).date()
-    return min(today, last_local)
+    return min(today, known[1].replace(tzinfo=dt.UTC).astimezone(zone).date())
+
 
 
 def date_range(pc: PageContext, default: str = "last_30d") -> tuple[str, dt.date, dt.date]:
