@@ -1,0 +1,1 @@
+"""People: looking persons and their events up (``lookup``); later segments, RFM and LTV."""
