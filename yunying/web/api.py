@@ -34,11 +34,20 @@ class ReadPool:
 
     def __init__(self, store: Store, size: int = 2, version: Callable[[int], int] | None = None) -> None:
         self._free: queue.Queue[Store] = queue.Queue()
+        self._store = store
         for _ in range(size):
             self._free.put(store.cursor_store())
         self._version = version
         self._cache: OrderedDict[tuple[int, bytes], tuple[int, float, Result]] = OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def _usable(self, reader: Store) -> Store:
+        """``reader``, or a fresh cursor if the work left it busy (a result not fully fetched)."""
+        try:
+            reader.duckdb.execute("SELECT 1").fetchall()
+        except duckdb.Error:
+            return self._store.cursor_store()
+        return reader
 
     def run(self, project: Project, document: Any) -> dict[str, Any]:
         return self.result(project, document).to_json()
@@ -84,7 +93,7 @@ class ReadPool:
                            "narrow the date range or the filters") from None
         finally:
             timer.cancel()
-            self._free.put(reader)
+            self._free.put(self._usable(reader))
 
 
 def api_routes(state) -> list[Route]:

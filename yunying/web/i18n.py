@@ -72,7 +72,7 @@ class Translator:
     def babel(self) -> Locale:
         return _babel_locale(self.locale)
 
-    def __call__(self, key: str, **values: Any) -> str:
+    def __call__(self, key: str, /, **values: Any) -> str:
         text = catalog(self.locale).get(key)
         if text is None:
             return key  # a missing key shows itself (and fails tests/test_i18n.py)
