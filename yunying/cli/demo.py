@@ -283,8 +283,8 @@ def demo_command(
         if serve:
             bench = setup_workbench(store, truth["date_from"], truth["date_to"])
             run_server(store, host, port, banner=(
-                f"\n[bold]工作台 Workbench:[/] http://{host}:{port}/   "
-                f"登录 login: [bold]{bench.login}[/]  密码 password: [bold]{bench.password}[/]\n"
+                f"\n[bold]工作台 Workbench:[/] http://{host}:{port}/\n"
+                f"登录 login: [bold]{bench.login}[/]   密码 password: [bold]{bench.password}[/]\n"
                 "Ctrl-C stops the server."))
     finally:
         store.close()
