@@ -68,22 +68,20 @@ def nearest_rows(slot, ts, code, person_of_slot, key_a, k, before):  # pragma: n
     the codes of its ``k`` rows of smallest key from the anchor's on, in key order (-1 past
     its rows), their number, and whether equal timestamps could change them.
 
-    One pass over the rows in any order, a sorted buffer of ``k`` per person. When no two of
-    the kept rows share a timestamp and no row left out has the last kept row's timestamp,
-    the buffer is the path exactly (position 0 is then the anchor itself); otherwise the
-    person is flagged ``tied`` (conservatively: a tie seen on the way that later drops out
-    of the buffer still flags it) and its path must come from :func:`walk`.
+    One pass over the rows in any order, a sorted buffer of ``k`` per person: fastest when
+    the keys mostly grow (rows in time order; for ``before`` pass them reversed), as most
+    rows then fall past a full buffer at once instead of shifting it. When no two of the
+    kept rows share a timestamp and no row left out has the last kept row's timestamp, the
+    buffer is the path exactly (position 0 is then the anchor itself); otherwise the person
+    is flagged ``tied`` (conservatively: a tie seen on the way that later drops out of the
+    buffer still flags it) and its path must come from :func:`walk`.
     """
     n_persons = key_a.shape[0]
     buf_key = np.empty((n_persons, k), np.int64)
     buf_code = np.full((n_persons, k), -1, np.int32)
     count = np.zeros(n_persons, np.int64)
     tied = np.zeros(n_persons, np.bool_)
-    n = slot.shape[0]
-    for r in range(n):
-        # Rows mostly come in time order: read them so that keys grow (``before``: from the
-        # end), and most rows fall past a full buffer at once instead of shifting it.
-        i = n - 1 - r if before else r
+    for i in range(slot.shape[0]):
         p = person_of_slot[slot[i]]
         if p < 0:
             continue
