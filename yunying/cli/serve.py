@@ -45,7 +45,7 @@ def run_server(store: Store, host: str, port: int, *, discard: bool = False, ban
     # The event loop (parsing) and the writer thread share the interpreter lock; a short
     # switch interval lets the writer resume promptly after each engine call returns.
     sys.setswitchinterval(0.0005)
-    application = create_app(store, discard=discard)
+    application = create_app(store, discard=discard, warm=not discard)
     console.print(banner or f"yunying serving {store.location} on http://{host}:{port}  "
                   f"(workbench: /login · API docs: /api/v1/docs)", highlight=False)
     try:

@@ -8,6 +8,7 @@ read through their own cursors. Capture paths of every wire format are served at
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from yunying.web.auth import KeyRing
 from yunying.web.capture import capture_routes
 from yunying.web.imports import ImportJobs
 from yunying.web.pages import workbench_routes
+from yunying.web.pages.overview import warm_overviews
 
 
 @dataclass
@@ -54,8 +56,12 @@ class AppState:
         self.keys = KeyRing(self.store.cursor_store())
 
 
-def create_app(store: Store, *, discard: bool = False) -> FastAPI:
-    """The server app over ``store`` (a DuckDB store this process holds for writing)."""
+def create_app(store: Store, *, discard: bool = False, warm: bool = False) -> FastAPI:
+    """The server app over ``store`` (a DuckDB store this process holds for writing).
+
+    ``warm``: compute each project's default overview in the background at start (the
+    server does; tests leave it off so every request they time or check starts cold).
+    """
     stats = IngestStats()
     state = AppState(store, KeyRing(store), stats, ReadPool(store, version=stats.data_version),
                      None if discard else Writer(store, stats), discard, Meta(store))
@@ -64,6 +70,8 @@ def create_app(store: Store, *, discard: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.writer:
             state.writer.start()
+        if warm:
+            threading.Thread(target=warm_overviews, args=(state,), name="yunying-warm", daemon=True).start()
         try:
             yield
         finally:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from yunying.insights import Result
 from yunying.insights.relative import PRESETS, fixed, resolve
+from yunying.store import Project
 from yunying.store.dashboards import project_settings
 from yunying.web.pages.framework import PageContext
 
@@ -19,19 +20,23 @@ def data_end(pc: PageContext) -> dt.date:
     the last day that has data instead of showing empty days.
     """
     assert pc.project is not None
-    project = pc.project
+    return project_data_end(pc.state, pc.project)
+
+
+def project_data_end(state: Any, project: Project) -> dt.date:
+    """:func:`data_end` for ``project`` of the app ``state`` (its latest event is read once per
+    change of its data)."""
     zone = ZoneInfo(project.timezone)
     today = dt.datetime.now(zone).date()
-    version = pc.state.stats.data_version(project.project_id)
-    known = pc.state.last_event.get(project.project_id)
+    version = state.stats.data_version(project.project_id)
+    known = state.last_event.get(project.project_id)
     if known is None or known[0] != version:
-        last = pc.state.reads.call(lambda reader: reader.events(project).timestamp.max().to_pyarrow().as_py())
+        last = state.reads.call(lambda reader: reader.events(project).timestamp.max().to_pyarrow().as_py())
         known = (version, last)
-        pc.state.last_event[project.project_id] = known
+        state.last_event[project.project_id] = known
     if known[1] is None:
         return today
     return min(today, known[1].replace(tzinfo=dt.UTC).astimezone(zone).date())
-
 
 
 def date_range(pc: PageContext, default: str = "last_30d") -> tuple[str, dt.date, dt.date]:
