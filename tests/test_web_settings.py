@@ -52,7 +52,8 @@ def test_the_admin_sees_every_section_and_its_json_twin(bench: Workbench) -> Non
         assert "pay" in data["event_names"] and "amount" in data["property_keys"]  # the datalists
         assert {m["login"] for m in data["members"]} == {"demo", "ana", "vic"}
         assert "<datalist" in page.text and 'value="amount"' in page.text
-        assert page.text.count("data-confirm=") == 3  # removing each member asks first
+        # removing each member and revoking the demo's ingestion key ask first
+        assert page.text.count("data-confirm=") == 3 + len(data["ingest_keys"])
         assert "Asia/Shanghai" in page.text
 
 

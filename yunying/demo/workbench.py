@@ -1,4 +1,4 @@
-"""The demo's workbench: a login, the project's key numbers, a filled dashboard.
+"""The demo's workbench: a login, an ingestion key, the project's key numbers, a filled dashboard.
 
 ``setup_workbench(store, date_from, date_to)`` is idempotent: it creates what is missing and
 leaves what exists (a dashboard someone rearranged stays as they left it).
@@ -23,6 +23,7 @@ from yunying.store.dashboards import (
     save_insight,
     set_project_settings,
 )
+from yunying.store.keys import add_key, ingest_keys
 from yunying.store.meta import Meta
 
 DEMO_LOGIN = "demo"
@@ -63,6 +64,8 @@ def setup_workbench(store: Store, date_from: str, date_to: str) -> DemoWorkbench
         account = account_by_login(meta, DEMO_LOGIN) or create_account(
             meta, DEMO_LOGIN, DEMO_PASSWORD, display_name="演示 Demo", superuser=True)
         set_role(meta, project.project_id, account.account_id, "admin")
+        if not ingest_keys(store, project):  # so the demo can receive events from an SDK right away
+            add_key(store, project, "ingest")
         if not project_settings(meta, project.project_id):
             set_project_settings(meta, project.project_id, {
                 "revenue_event": "pay", "revenue_property": "amount", "currency": "CNY",
