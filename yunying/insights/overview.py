@@ -87,39 +87,51 @@ class _Activity:
         self.window = DateRange(first_day, query.date_to, ctx.timezone_for(query.timezone))
         table = ctx.events_in(self.window, query.filters)
         pairs = table.select(person=table.person_id,
-                             day=self.window.bucket_index(table.timestamp, "day")).distinct().to_pyarrow()
+                             day=self.window.bucket_index(table.timestamp, "day")).distinct()
+        # sorted by (person, day) in the engine (in parallel): every count below is then one
+        # linear pass, with no sort in Python
+        pairs = pairs.order_by(["person", "day"]).to_pyarrow()
         self.person = pairs.column("person").to_numpy()
         self.day = pairs.column("day").to_numpy()
         self.first_day = bucket_index_of_date("day", first_day)
         self.span = bucket_index_of_date("day", query.date_to) - self.first_day + 2
 
     def _keys(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """One int64 per (person, day), ordered as the pairs are."""
         return person.astype(np.int64) * self.span + (day - self.first_day)
 
-    def daily(self, a: dt.date, b: dt.date) -> list[float]:
+    def _inside(self, a: dt.date, b: dt.date) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """The pairs of days a … b, still sorted by (person, day); and the day indexes."""
         lo, hi = bucket_index_of_date("day", a), bucket_index_of_date("day", b)
         inside = (self.day >= lo) & (self.day <= hi)
-        return [float(n) for n in np.bincount(self.day[inside] - lo, minlength=hi - lo + 1)]
+        return self.person[inside], self.day[inside], lo, hi
+
+    def daily(self, a: dt.date, b: dt.date) -> list[float]:
+        _, day, lo, hi = self._inside(a, b)
+        return [float(n) for n in np.bincount(day - lo, minlength=hi - lo + 1)]
 
     def unique(self, a: dt.date, b: dt.date) -> float:
-        lo, hi = bucket_index_of_date("day", a), bucket_index_of_date("day", b)
-        return float(np.unique(self.person[(self.day >= lo) & (self.day <= hi)]).size)
+        person = self._inside(a, b)[0]
+        return float(_first_of_each(person).sum())
 
     def next_day_retention(self, a: dt.date, b: dt.date) -> float | None:
-        lo, hi = bucket_index_of_date("day", a), bucket_index_of_date("day", b)
-        inside = (self.day >= lo) & (self.day <= hi)
-        person, day = self.person[inside], self.day[inside]
-        order = np.lexsort((day, person))
-        person, day = person[order], day[order]
-        first = np.ones(person.size, dtype=bool)
-        first[1:] = person[1:] != person[:-1]
+        person, day, _, hi = self._inside(a, b)
+        first = _first_of_each(person)
         cohort_person, cohort_day = person[first], day[first]
         counted = cohort_day < hi  # the cohort's next day is inside the range
         if not counted.any():
             return None
-        returned = np.isin(self._keys(cohort_person[counted], cohort_day[counted] + 1),
-                           self._keys(person, day))
-        return float(returned.sum()) / float(counted.sum())
+        keys = self._keys(person, day)  # sorted, as the pairs are
+        wanted = self._keys(cohort_person[counted], cohort_day[counted] + 1)
+        at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+        return float(np.count_nonzero(keys[at] == wanted)) / float(counted.sum())
+
+
+def _first_of_each(person: np.ndarray) -> np.ndarray:
+    """True at the first row of each person (rows grouped by person)."""
+    first = np.ones(person.size, dtype=bool)
+    first[1:] = person[1:] != person[:-1]
+    return first
 
 
 def _new_users(query: OverviewQuery, ctx: QueryContext, window: DateRange,
