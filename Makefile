@@ -47,8 +47,9 @@ test-crash: install ## kill -9 the server under load, restart: every acknowledge
 lint: install ## ruff
 	.venv/bin/ruff check yunying tests bench
 
-bench: install ## DuckDB (yunying) vs ClickHouse (chdb) at 1M and 10M events
+bench: install ## DuckDB (yunying) vs ClickHouse (chdb) at 1M and 10M events; workbench pages at 2M
 	$(PY) -m bench.run --events 1000000 10000000
+	$(PY) -m bench.pages
 
 bench-ingest: install ## capture throughput, latency and memory of yunying serve (PostHog format, loopback)
 	$(PY) -m bench.ingest
