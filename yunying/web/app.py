@@ -27,7 +27,7 @@ from yunying.web.auth import KeyRing
 from yunying.web.capture import capture_routes
 from yunying.web.imports import ImportJobs
 from yunying.web.pages import workbench_routes
-from yunying.web.pages.overview import warm_overviews
+from yunying.web.pages.overview import warm_up
 
 
 @dataclass
@@ -59,8 +59,9 @@ class AppState:
 def create_app(store: Store, *, discard: bool = False, warm: bool = False) -> FastAPI:
     """The server app over ``store`` (a DuckDB store this process holds for writing).
 
-    ``warm``: compute each project's default overview in the background at start (the
-    server does; tests leave it off so every request they time or check starts cold).
+    ``warm``: in the background at start, compute each project's default overview and load
+    the compiled per-user passes (the server does; tests leave it off so every request they
+    time or check starts cold).
     """
     stats = IngestStats()
     state = AppState(store, KeyRing(store), stats, ReadPool(store, version=stats.data_version),
@@ -71,7 +72,7 @@ def create_app(store: Store, *, discard: bool = False, warm: bool = False) -> Fa
         if state.writer:
             state.writer.start()
         if warm:
-            threading.Thread(target=warm_overviews, args=(state,), name="yunying-warm", daemon=True).start()
+            threading.Thread(target=warm_up, args=(state,), name="yunying-warm", daemon=True).start()
         try:
             yield
         finally:
