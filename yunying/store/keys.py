@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from yunying.store.connection import Project, Store
+from yunying.store.meta import Meta
 
 KeyKind = Literal["ingest", "secret"]
 PREFIX: dict[KeyKind, str] = {"ingest": "yy_ingest_", "secret": "yy_secret_"}
@@ -63,3 +64,31 @@ def key_table(store: Store) -> dict[str, tuple[int, KeyKind]]:
     rows = store.duckdb.execute(
         "SELECT key_sha256, project_id, kind FROM project_keys WHERE revoked_at IS NULL").fetchall()
     return {digest: (pid, kind) for digest, pid, kind in rows}
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """A key as the settings page lists it: secret keys only by their digest."""
+
+    kind: KeyKind
+    key_sha256: str
+    public_key: str | None  # ingestion keys only
+    created_at: dt.datetime  # naive UTC
+    revoked_at: dt.datetime | None
+
+
+def key_rows(meta: Meta, project_id: int) -> list[KeyRow]:
+    """Every key of the project, oldest first (through the metadata cursor)."""
+    rows = meta.rows("SELECT kind, key_sha256, public_key, created_at, revoked_at FROM project_keys "
+                     "WHERE project_id = ? ORDER BY created_at, key_sha256", [project_id])
+    return [KeyRow(*row) for row in rows]
+
+
+def revoke_key(meta: Meta, project_id: int, kind: KeyKind, key_sha256: str) -> bool:
+    """Revoke a live key of the project; whether one was revoked. (A running server must
+    reload its key ring afterwards: ``AppState.reload``.)"""
+    done = meta.rows(
+        "UPDATE project_keys SET revoked_at = ? WHERE project_id = ? AND kind = ? AND key_sha256 = ? "
+        "AND revoked_at IS NULL RETURNING key_sha256",
+        [dt.datetime.now(dt.UTC).replace(tzinfo=None), project_id, kind, key_sha256])
+    return bool(done)

@@ -34,7 +34,8 @@ from yunying.store.accounts import (
 )
 from yunying.store.connection import validate_timezone
 from yunying.store.dashboards import project_settings, set_project_settings
-from yunying.store.keys import add_key, create_project_with_keys
+from yunying.store.keys import add_key, create_project_with_keys, revoke_key
+from yunying.store.keys import key_rows as keys_of
 from yunying.web.errors import ApiError
 from yunying.web.pages.framework import PageContext, Redirect, action, page
 
@@ -131,22 +132,9 @@ def key_rows(pc: PageContext) -> list[dict[str, Any]]:
     """Every key of the project, oldest first: kind, id (its SHA-256), public key, created, revoked."""
     assert pc.project is not None
     zone = ZoneInfo(pc.project.timezone)
-    rows = pc.state.meta.rows(
-        "SELECT kind, key_sha256, public_key, created_at, revoked_at FROM project_keys "
-        "WHERE project_id = ? ORDER BY created_at, key_sha256", [pc.project.project_id])
-    return [{"kind": kind, "id": digest, "key": public if kind == "ingest" else None,
-             "created_at": _local(created, zone), "revoked_at": _local(revoked, zone)}
-            for kind, digest, public, created, revoked in rows]
-
-
-def revoke_key(pc: PageContext, kind: str, key_id: str) -> bool:
-    """Revoke a live key of the project (belongs in store/keys.py); whether one was revoked."""
-    assert pc.project is not None
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    done = pc.state.meta.rows(
-        "UPDATE project_keys SET revoked_at = ? WHERE project_id = ? AND kind = ? AND key_sha256 = ? "
-        "AND revoked_at IS NULL RETURNING key_sha256", [now, pc.project.project_id, kind, key_id])
-    return bool(done)
+    return [{"kind": k.kind, "id": k.key_sha256, "key": k.public_key if k.kind == "ingest" else None,
+             "created_at": _local(k.created_at, zone), "revoked_at": _local(k.revoked_at, zone)}
+            for k in keys_of(pc.state.meta, pc.project.project_id)]
 
 
 def suggestions(pc: PageContext, event: str | None) -> tuple[list[str], list[str]]:
@@ -334,7 +322,7 @@ def revoke(pc: PageContext) -> Redirect:
     kind, key_id = _text(pc.form, "kind"), _text(pc.form, "id", 64)
     if kind not in ("ingest", "secret") or not re.fullmatch(r"[0-9a-f]{64}", key_id):
         raise ApiError(400, "invalid", pc.t("settings.error.no_key"), "id")
-    if not revoke_key(pc, kind, key_id):
+    if not revoke_key(pc.state.meta, pc.project.project_id, kind, key_id):  # type: ignore[union-attr,arg-type]
         raise ApiError(404, "not_found", pc.t("settings.error.no_key"), "id")
     pc.state.reload()  # refused from the next request on
     return Redirect(_settings_url(pc, "keys", notice="key_revoked"), {"ok": True, "revoked": key_id})
