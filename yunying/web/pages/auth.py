@@ -87,13 +87,21 @@ async def login(request: Request) -> Response:
     return response
 
 
-async def logout(request: Request) -> Response:
+async def _checked_form(request: Request) -> tuple[Any, Any, Any, bool]:
+    """(state, viewer, form, whether the form carries this session's CSRF token)."""
     state = request.app.state.yunying
     viewer = await run_in_threadpool(identify, request, state)
     form = await request.form()
     try:
         check_csrf(request, viewer, str(form.get("csrf_token", "")))
     except ApiError:
+        return state, viewer, form, False
+    return state, viewer, form, True
+
+
+async def logout(request: Request) -> Response:
+    state, viewer, _, ok = await _checked_form(request)
+    if not ok:
         return RedirectResponse("/", 303)
     await run_in_threadpool(close_session, state.meta, viewer.token)
     response = RedirectResponse("/login", 303)
@@ -103,14 +111,10 @@ async def logout(request: Request) -> Response:
 
 async def switch_language(request: Request) -> Response:
     """Remember the language (cookie, and the account's setting when signed in)."""
-    state = request.app.state.yunying
-    viewer = await run_in_threadpool(identify, request, state)
-    form = await request.form()
+    state, viewer, form, ok = await _checked_form(request)
     lang = str(form.get("lang", ""))
     next_path = _safe_next(str(form.get("next", "")))
-    try:
-        check_csrf(request, viewer, str(form.get("csrf_token", "")))
-    except ApiError:
+    if not ok:
         return RedirectResponse(next_path, 303)
     response = RedirectResponse(next_path, 303)
     if lang in LOCALES:
