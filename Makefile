@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST := $(PY) -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-spark test-crash test-ui java chromium lint bench bench-ingest clean
+.PHONY: help install gbstats demo test test-spark test-crash test-ui java chromium lint bench bench-ingest clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,11 +21,20 @@ help: ## show the targets
 
 install: .venv/.installed ## set up .venv with the yunying command (uv, locked versions)
 
+# GrowthBook's engine pins numpy<2 and pandas<2: it gets an environment of its own, built once.
+.tools/gbstats/.installed: tests/gbstats-requirements.txt | $(UV)
+	rm -rf .tools/gbstats
+	$(UV) venv --quiet --python 3.11 .tools/gbstats
+	$(UV) pip sync --quiet --python .tools/gbstats/bin/python tests/gbstats-requirements.txt
+	@touch $@
+
+gbstats: .tools/gbstats/.installed ## .tools/gbstats: GrowthBook's gbstats, the oracle of the statistics tests
+
 demo: install ## build the demo store (2M events) and open the workbench on http://127.0.0.1:8000
 	.venv/bin/yunying demo --events 2000000 --serve
 
-test: install ## the fast tests: unit, property, API, real SDK clients (under ~10 minutes)
-	$(PYTEST) -n 2 -m "not spark and not slow and not crash and not ui" tests
+test: install gbstats ## the fast tests: unit, property, API, real SDK clients (under ~10 minutes)
+	YUNYING_REQUIRE_GBSTATS=1 $(PYTEST) -n 2 -m "not spark and not slow and not crash and not ui" tests
 
 java:
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
