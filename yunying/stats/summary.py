@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from yunying.stats import moments
+
+_NAN = float("nan")
+
 
 @dataclass(frozen=True)
 class Moments:
@@ -20,6 +24,16 @@ class Moments:
     sum: float
     sum_squares: float
 
+    @property
+    def mean(self) -> float:
+        """Sum / n; NaN for no units."""
+        return self.sum / self.n if self.n > 0 else _NAN
+
+    @property
+    def variance(self) -> float:
+        """Unbiased variance of the per-unit values; NaN below two units."""
+        return float(moments.sample_variance(self.n, self.sum, self.sum_squares)) if self.n > 1 else _NAN
+
 
 @dataclass(frozen=True)
 class Proportion:
@@ -27,6 +41,21 @@ class Proportion:
 
     n: int
     sum: float
+
+    @property
+    def sum_squares(self) -> float:
+        """A 0/1 value is its own square."""
+        return self.sum
+
+    @property
+    def mean(self) -> float:
+        """The conversion rate sum / n; NaN for no units."""
+        return self.sum / self.n if self.n > 0 else _NAN
+
+    @property
+    def variance(self) -> float:
+        """``p (1 − p)`` (not the unbiased form); NaN for no units."""
+        return float(moments.proportion_variance(self.mean))
 
 
 @dataclass(frozen=True)
@@ -41,6 +70,32 @@ class Ratio:
     denominator: Moments | Proportion
     sum_products: float
 
+    @property
+    def n(self) -> int:
+        return self.numerator.n
+
+    @property
+    def mean(self) -> float:
+        """Σ numerator / Σ denominator; NaN when the denominator sums to 0."""
+        return self.numerator.sum / self.denominator.sum if self.denominator.sum != 0 else _NAN
+
+    @property
+    def covariance(self) -> float:
+        """Unbiased covariance of numerator and denominator per unit; NaN below two units."""
+        if self.n < 2:
+            return _NAN
+        return float(moments.sample_covariance(self.n, self.numerator.sum, self.denominator.sum,
+                                               self.sum_products))
+
+    @property
+    def variance(self) -> float:
+        """Per-unit variance of the ratio by the delta method (divide by n for the mean's)."""
+        if self.n < 2 or self.denominator.sum == 0:
+            return _NAN
+        return float(moments.ratio_variance(self.numerator.mean, self.numerator.variance,
+                                            self.denominator.mean, self.denominator.variance,
+                                            self.covariance))
+
 
 @dataclass(frozen=True)
 class Adjusted:
@@ -49,6 +104,37 @@ class Adjusted:
     post: Moments | Proportion
     pre: Moments | Proportion
     sum_products: float
+
+    @property
+    def n(self) -> int:
+        return self.post.n
+
+    @property
+    def mean(self) -> float:
+        """The unadjusted mean of the metric (what the arm really measured)."""
+        return self.post.mean
+
+    @property
+    def variance(self) -> float:
+        """The unadjusted per-unit variance of the metric."""
+        return self.post.variance
+
+    @property
+    def covariance(self) -> float:
+        """Unbiased covariance of post and pre per unit; NaN below two units."""
+        if self.n < 2:
+            return _NAN
+        return float(moments.sample_covariance(self.n, self.post.sum, self.pre.sum, self.sum_products))
+
+    def adjusted_mean(self, theta: float) -> float:
+        """``mean(post) − θ · mean(pre)``."""
+        return self.post.mean - theta * self.pre.mean
+
+    def adjusted_variance(self, theta: float) -> float:
+        """Per-unit variance of ``post − θ · pre``: ``Var post + θ² Var pre − 2θ Cov``."""
+        if self.n < 2:
+            return _NAN
+        return self.post.variance + theta * theta * self.pre.variance - 2 * theta * self.covariance
 
 
 @dataclass(frozen=True)
@@ -66,6 +152,34 @@ class Quantile:
     estimate: float
     lower: float
     upper: float
+
+    @property
+    def mean(self) -> float:
+        """The quantile estimate plays the part of the mean in the two-arm formulas."""
+        return self.estimate
+
+    @property
+    def too_few_units(self) -> bool:
+        """True when the normal approximation of the rank interval runs off the sample.
+
+        That is when ``n ≤ z² ν / (1 − ν)`` or ``n ≤ z² (1 − ν) / ν`` (``z`` = z₀.₉₇₅, ν = ``level``):
+        the interval ``ν ± z √(ν(1 − ν)/n)`` would reach past level 0 or 1.
+        """
+        z2 = moments.Z_975**2
+        nu = self.level
+        return self.n <= z2 * nu / (1 - nu) or self.n <= z2 * (1 - nu) / nu
+
+    @property
+    def variance(self) -> float:
+        """Per-unit variance implied by the order-statistic interval.
+
+        ``moments.quantile_variance``; from 100 units on it is at least 1e-5, so that a quantile
+        whose interval collapsed to one value (many ties) still gets a finite interval.
+        """
+        if self.n < 2:
+            return _NAN
+        variance = float(moments.quantile_variance(self.n, self.n_star, self.lower, self.upper))
+        return variance if self.n < 100 else max(variance, 1e-5)
 
 
 Statistic = Moments | Proportion | Ratio | Adjusted | Quantile
