@@ -25,7 +25,7 @@ install: .venv/.installed ## set up .venv with the yunying command (uv, locked v
 .tools/gbstats/.installed: tests/gbstats-requirements.txt | $(UV)
 	rm -rf .tools/gbstats
 	$(UV) venv --quiet --python 3.11 .tools/gbstats
-	$(UV) pip sync --quiet --python .tools/gbstats/bin/python tests/gbstats-requirements.txt
+	$(UV) pip sync --quiet --compile-bytecode --python .tools/gbstats/bin/python tests/gbstats-requirements.txt
 	@touch $@
 
 gbstats: .tools/gbstats/.installed ## .tools/gbstats: GrowthBook's gbstats, the oracle of the statistics tests

@@ -25,7 +25,9 @@ A comparison is ``{"estimate", "ci", "stddev", "p_value", "chance_to_win", "risk
 the control, risk of shipping the variant]: ``risk_baseline`` is the first, ``risk`` the
 second. When gbstats refuses (its neutral output: expected 0, ci [0, 0], p 1 or chance 0.5)
 every number is null, ``gbstats_error`` is its message, ``error`` the matching code of
-``yunying.stats`` and ``error_conditions`` every code whose condition holds for the inputs.
+``yunying.stats``, ``error_conditions`` every code whose condition holds for the inputs, and
+for an absolute difference over a zero baseline mean (which gbstats' t-tests refuse)
+``unguarded`` has the numbers of gbstats' formulas without that check.
 A case gbstats cannot compute at all gives ``{"exception": "..."}``.
 """
 
@@ -35,6 +37,7 @@ import json
 import sys
 from typing import Any
 
+import scipy.stats
 from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig, GaussianPrior
 from gbstats.frequentist.tests import (
     FrequentistConfig,
@@ -154,6 +157,9 @@ def compare(baseline: dict[str, Any], variant: dict[str, Any], options: dict[str
     if result.error_message:
         out["error"] = ERROR_CODES[result.error_message]
         out["error_conditions"] = error_conditions(test)
+        if (result.error_message == "ZERO_NEGATIVE_BASELINE_VARIATION" and not bayesian
+                and o["difference"] == "absolute" and not test._has_zero_variance()):
+            out["unguarded"] = unguarded(test)
         return out
     out.update(estimate=float(result.expected), ci=[float(x) for x in result.ci],
                stddev=float(result.uplift.stddev))
@@ -175,13 +181,34 @@ def error_conditions(test: Any) -> list[str]:
     codes = []
     if a.n == 0 or b.n == 0:
         codes.append("NO_UNITS")
-    if a.n < 2 or b.n < 2:
+    if a.n < 2 or b.n < 2 or any(_rank_interval_off_sample(s) for s in (a, b)):
         codes.append("TOO_FEW_UNITS")
+    if any(isinstance(s, RatioStatistic) and s.d_statistic.sum == 0 for s in (a, b)):
+        codes.append("DENOMINATOR_ZERO")
     if a.mean == 0 or a.unadjusted_mean == 0:
         codes.append("BASELINE_ZERO")
     if test._has_zero_variance():
         codes.append("ZERO_VARIANCE")
     return codes
+
+
+def _rank_interval_off_sample(stat: Any) -> bool:
+    """A quantile whose normal rank interval reaches past level 0 or 1 (gbstats' first check)."""
+    if not isinstance(stat, QuantileStatistic):
+        return False
+    z2 = float(scipy.stats.norm.ppf(0.975)) ** 2
+    return stat.n <= z2 * stat.nu / (1 - stat.nu) or stat.n <= z2 * (1 - stat.nu) / stat.nu
+
+
+def unguarded(test: Any) -> dict[str, Any]:
+    """The frequentist numbers of gbstats' own formulas, past its zero-baseline check.
+
+    gbstats' t-tests refuse a baseline mean of 0 even for an absolute difference, which is
+    well defined there; these are the numbers its formulas give for it.
+    """
+    return {"estimate": float(test.point_estimate), "ci": [float(x) for x in test.confidence_interval],
+            "stddev": float(test.variance ** 0.5), "p_value": float(test.p_value), "chance_to_win": None,
+            "risk": None, "risk_baseline": None, "error": None}
 
 
 def run_document(doc: dict[str, Any]) -> dict[str, Any]:
