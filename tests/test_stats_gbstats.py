@@ -221,6 +221,8 @@ GOLDEN_SRM: dict[str, SrmCase] = {
     "unequal-off-plan": ([79_000, 21_000], [0.8, 0.2]),
     "three-unequal": ([50_300, 24_800, 25_100], [2.0, 1.0, 1.0]),
     "small": ([12, 3], [0.5, 0.5]),
+    "zero-weight-arm-empty": ([100, 120, 0], [1.0, 1.0, 0.0]),  # an arm planned but switched off
+    "zero-weight-arm-with-units": ([100, 120, 5], [1.0, 1.0, 0.0]),
 }
 
 
@@ -477,6 +479,13 @@ OPEN_DISAGREEMENTS = {
         "refuses it (ZERO_VARIANCE: its 1e-5 variance floor starts at 1,000 units for that check), "
         "yunying floors the variance from 100 units on and computes")
     for method in ("frequentist", "sequential", "bayesian") for difference in ("relative", "absolute")
+} | {
+    "zero-weight-arm-empty": (
+        "an arm of weight 0: gbstats leaves it out of the chi-square sum but still counts it in the "
+        "degrees of freedom (k - 1 over all arms); yunying leaves it out of both"),
+    "zero-weight-arm-with-units": (
+        "an arm of weight 0 that got units: gbstats skips it (p 0.389); yunying calls it a certain "
+        "mismatch (p 0.0)"),
 }
 
 
@@ -514,7 +523,7 @@ def test_golden_pairs(gbstats, name):
     assert not problems, _report(name, pair, problems)
 
 
-@pytest.mark.parametrize("name", list(GOLDEN_SRM))
+@pytest.mark.parametrize("name", _params(list(GOLDEN_SRM)))
 def test_golden_srm(gbstats, name):
     from yunying.stats import srm_p_value
 
