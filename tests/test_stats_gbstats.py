@@ -322,8 +322,11 @@ def _random_quantile_pair(rng: np.random.Generator) -> dict[str, Any]:
         n = max(2, int(n0 * rng.uniform(0.9, 1.1)))
         half = center * rng.uniform(0.2, 4) / np.sqrt(n)
         estimate = center * (1 + lift)
-        stats.append(_quantile(n, level, estimate, estimate - half * rng.uniform(0.7, 1.3),
-                               estimate + half * rng.uniform(0.7, 1.3)))
+        quantile = _quantile(n, level, estimate, estimate - half * rng.uniform(0.7, 1.3),
+                             estimate + half * rng.uniform(0.7, 1.3))
+        if rng.random() < 0.3:  # an interval read from fewer units than the quantile's own
+            quantile["n_star"] = max(2, int(n * rng.uniform(0.3, 1.0)))
+        stats.append(quantile)
     options = {"method": str(rng.choice(["frequentist", "sequential", "bayesian"])),
                "difference": str(rng.choice(["relative", "absolute"])),
                "alpha": float(rng.choice([0.01, 0.05, 0.1])),
