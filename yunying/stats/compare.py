@@ -22,6 +22,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from yunying.stats.cuped import adjusted_arm, pooled_theta
 from yunying.stats.effect import Arm
 from yunying.stats.evaluate import evaluate
@@ -110,6 +112,19 @@ def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
+def _numbers_of(baseline: Statistic, variant: Statistic, options: Options) -> list[float | None] | None:
+    """The ``Evaluation`` as a list of floats, or None when an arm's variance is not positive."""
+    if isinstance(baseline, Adjusted) and isinstance(variant, Adjusted):
+        theta = pooled_theta(baseline, variant)
+        arm_a, arm_b = adjusted_arm(baseline, theta), adjusted_arm(variant, theta)
+    else:
+        arm_a, arm_b = _arm(baseline), _arm(variant)
+    if not (arm_a.variance > 0 and arm_b.variance > 0):
+        return None
+    result = evaluate(arm_a, arm_b, options)
+    return [_float(getattr(result, item.name)) for item in dataclasses.fields(result)]
+
+
 DEFAULT_OPTIONS = Options()
 
 
@@ -126,15 +141,13 @@ def compare(baseline: Statistic, variant: Statistic, options: Options = DEFAULT_
     problem = _problem(baseline, variant, options)
     if problem:
         return _error(baseline, variant, problem)
-    if isinstance(baseline, Adjusted) and isinstance(variant, Adjusted):
-        theta = pooled_theta(baseline, variant)
-        arm_a, arm_b = adjusted_arm(baseline, theta), adjusted_arm(variant, theta)
-    else:
-        arm_a, arm_b = _arm(baseline), _arm(variant)
-    if not (arm_a.variance > 0 and arm_b.variance > 0):
+    try:
+        with np.errstate(all="ignore"):  # overflow shows up as a non-finite number, checked below
+            numbers = _numbers_of(baseline, variant, options)
+    except (OverflowError, ZeroDivisionError):  # Python floats raise where numpy gives inf
+        return _error(baseline, variant, "NOT_FINITE")
+    if numbers is None:
         return _error(baseline, variant, "ZERO_VARIANCE")
-    result = evaluate(arm_a, arm_b, options)
-    numbers = [_float(getattr(result, item.name)) for item in dataclasses.fields(result)]
     if not all(x is None or math.isfinite(x) for x in numbers):
         return _error(baseline, variant, "NOT_FINITE")
     estimate, stddev, lower, upper, p_value, chance, risk, risk_baseline = numbers

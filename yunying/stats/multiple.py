@@ -31,7 +31,7 @@ def holm(p_values: Sequence[float]) -> list[float]:
     scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
     adjusted = np.empty(m)
     adjusted[order] = np.maximum.accumulate(scaled)
-    return adjusted.tolist()
+    return np.maximum(adjusted, p).tolist()  # ≥ raw even where m · p / m rounds down
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
@@ -45,4 +45,4 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     scaled = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
     adjusted = np.empty(m)
     adjusted[order] = np.minimum.accumulate(scaled[::-1])[::-1]
-    return adjusted.tolist()
+    return np.maximum(adjusted, p).tolist()  # ≥ raw even where m · p / m rounds down
