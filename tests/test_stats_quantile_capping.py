@@ -62,8 +62,9 @@ def test_quantile_variance_follows_growthbooks_convention():
     z = sps.norm.ppf(0.975)
     statistic = Quantile(n=400, n_star=800, level=0.9, estimate=10.0, lower=9.0, upper=11.5)
     assert statistic.variance == pytest.approx((800 / 400) * 399 * ((11.5 - 9.0) / (2 * z)) ** 2, rel=1e-12)
-    assert Quantile(200, 200, 0.5, 1.0, 1.0, 1.0).variance == 1e-5  # from 100 units on: at least 1e-5
-    assert Quantile(99, 99, 0.5, 1.0, 1.0, 1.0).variance == 0.0
+    assert Quantile(200, 200, 0.5, 1.0, 1.0, 1.0001).variance == 1e-5  # from 100 units on: at least 1e-5
+    assert Quantile(1000, 1000, 0.5, 1.0, 1.0, 1.0).variance == 1e-5  # even collapsed, from 1,000 on
+    assert Quantile(999, 999, 0.5, 1.0, 1.0, 1.0).variance == 0.0  # collapsed below 1,000: refused
     assert Quantile(380, 380, 0.99, 1.0, 0.5, 2.0).too_few_units  # n ≤ z² · 0.99 / 0.01 = 384.1
     assert not Quantile(385, 385, 0.99, 1.0, 0.5, 2.0).too_few_units
 

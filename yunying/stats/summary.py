@@ -171,14 +171,17 @@ class Quantile:
 
     @property
     def variance(self) -> float:
-        """Per-unit variance implied by the order-statistic interval.
+        """Per-unit variance implied by the order-statistic interval (GrowthBook's rules).
 
-        ``moments.quantile_variance``; from 100 units on it is at least 1e-5, so that a quantile
-        whose interval collapsed to one value (many ties) still gets a finite interval.
+        ``moments.quantile_variance`` below 100 units; from 100 units on at least 1e-5, so that a
+        large arm whose interval collapsed to one value (many ties) still gets a finite interval.
+        A collapsed interval below 1,000 units gives 0 (no comparison: ``ZERO_VARIANCE``).
         """
         if self.n < 2:
             return _NAN
         variance = float(moments.quantile_variance(self.n, self.n_star, self.lower, self.upper))
+        if variance <= 0 and self.n < 1000:
+            return 0.0
         return variance if self.n < 100 else max(variance, 1e-5)
 
 
