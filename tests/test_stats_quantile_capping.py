@@ -65,8 +65,8 @@ def test_quantile_variance_follows_growthbooks_convention():
     assert Quantile(200, 200, 0.5, 1.0, 1.0, 1.0001).variance == 1e-5  # from 100 units on: at least 1e-5
     assert Quantile(1000, 1000, 0.5, 1.0, 1.0, 1.0).variance == 1e-5  # even collapsed, from 1,000 on
     assert Quantile(999, 999, 0.5, 1.0, 1.0, 1.0).variance == 0.0  # collapsed below 1,000: refused
-    assert Quantile(380, 380, 0.99, 1.0, 0.5, 2.0).too_few_units  # n ≤ z² · 0.99 / 0.01 = 384.1
-    assert not Quantile(385, 385, 0.99, 1.0, 0.5, 2.0).too_few_units
+    assert Quantile(380, 380, 0.99, 1.0, 0.5, 2.0).too_few_units  # n ≤ z² · 0.99 / 0.01 = 380.3
+    assert not Quantile(381, 381, 0.99, 1.0, 0.5, 2.0).too_few_units
 
 
 @given(
