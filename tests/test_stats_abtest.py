@@ -215,7 +215,9 @@ BAD = [
                                   "covariate_sum_products": 40.0}, M]}, "arms[0].covariate_sum_products"),
     ({"metric": "ratio", "arms": [R, {k: v for k, v in R.items() if k != "sum_products"} | {"name": "S"}]},
      "arms[1].sum_products"),
-    ({"metric": "ratio", "arms": [R, {**R, "name": "S", "sum_products": 99.0}]}, "arms[1].sum_products"),
+    # |Σmd − Σm Σd / n| may reach √(centred Σm² · centred Σd²) = 10 here, not more: 20 ± 10
+    ({"metric": "ratio", "arms": [R, {**R, "name": "S", "sum_products": 30.5}]}, "arms[1].sum_products"),
+    ({"metric": "ratio", "arms": [R, {**R, "name": "S", "sum_products": 9.5}]}, "arms[1].sum_products"),
     ({"metric": "ratio", "arms": [R, {**R, "name": "S", "denominator_sum_squares": 1.0}]},
      "arms[1].denominator_sum_squares"),
     ({"metric": "ratio", "arms": [R, {**R, "name": "S", "covariate_sum": 1.0}]}, "arms[1].covariate_sum"),
@@ -228,6 +230,12 @@ def test_a_bad_document_names_its_field(doc, field):
         run_document(doc)
     assert caught.value.field == field
     assert isinstance(caught.value, ValueError) and caught.value.message
+
+
+def test_perfectly_correlated_parts_are_accepted():
+    for products in (30.0, 10.0):  # at the Cauchy–Schwarz bound (see BAD): correlation ±1
+        doc = {"metric": "ratio", "arms": [R, {**R, "name": "S", "sum_products": products}]}
+        assert run_document(doc)["comparisons"][0]["arm"] == "S"
 
 
 def test_sums_within_rounding_are_accepted():

@@ -47,6 +47,16 @@ def test_estimate_and_interval_ends_are_order_statistics_like_sqls_percentile_di
     assert statistic.n == statistic.n_star == len(values) and statistic.level == level
 
 
+@given(n=st.integers(1, 10**6), level=levels)
+def test_rank_interval_is_the_normal_approximation_of_the_binomial_ranks(n, level):
+    """Ranks ceil(n ν ∓ z₀.₉₇₅ √(n ν (1 − ν))), kept inside 1 … n."""
+    z = sps.norm.ppf(0.975)
+    spread = z * math.sqrt(n * level * (1 - level))
+    expected = [min(n, max(1, math.ceil(n * level + sign * spread - 1e-9))) for sign in (-1, 1)]
+    assert list(quantile_interval_ranks(n, level)) == expected
+    assert quantile_interval_ranks(1000, 0.5) == (470, 531)
+
+
 @given(n=st.integers(100, 10**6), level=levels)
 def test_rank_interval_covers_the_quantile_about_95_percent_of_the_time(n, level):
     """Exact coverage of [X₍ₗ₎, X₍ᵤ₎] for a continuous distribution: P(l ≤ Binomial(n, ν) < u)."""

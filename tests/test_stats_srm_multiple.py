@@ -38,7 +38,8 @@ def test_srm_matches_scipy_chisquare_with_expected_shares(counts, data):
 def test_srm_conventions():
     assert srm_p_value([100, 0], [1, 0]) == 1.0  # one weighted arm: nothing to compare
     assert srm_p_value([100, 3], [1, 0]) == 0.0  # an arm meant to get nothing got units
-    assert srm_p_value([500, 500, 0], [1, 1, 0]) == pytest.approx(1.0)
+    # an arm meant to get nothing that got nothing is left out, degrees of freedom included
+    assert srm_p_value([520, 480, 0], [1, 1, 0]) == pytest.approx(sps.chisquare([520, 480]).pvalue, rel=1e-12)
     assert srm_p_value([5000, 5000, 10_000], [1, 1, 2]) == pytest.approx(1.0)
     for counts, weights in (([1, -1], None), ([1, 2], [1]), ([1, 2], [1, -2])):
         with pytest.raises(ValueError):
