@@ -104,8 +104,8 @@ def _problem(baseline: Statistic, variant: Statistic, options: Options) -> str |
 
 
 def _error(baseline: Statistic, variant: Statistic, code: str) -> Comparison:
-    none_if_empty = (None, None) if code == "NOT_FINITE" else (_mean(baseline), _mean(variant))
-    return Comparison(None, None, None, None, None, None, None, *none_if_empty, error=code)
+    means = (None, None) if code == "NOT_FINITE" else (_mean(baseline), _mean(variant))
+    return Comparison(None, None, None, None, None, None, None, *means, error=code)
 
 
 def _float(value: object) -> float | None:
