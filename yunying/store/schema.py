@@ -152,6 +152,17 @@ DDL: tuple[str, ...] = (
         position INTEGER NOT NULL,
         width INTEGER NOT NULL
     )""",
+    # Experiments (A/B tests): the definition as JSON (yunying/experiments/definition.py), its
+    # status copied to a column for listing. The key is unique per project (checked on write).
+    """CREATE TABLE IF NOT EXISTS experiments (
+        project_id INTEGER NOT NULL,
+        key VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        definition VARCHAR NOT NULL,
+        created_by INTEGER,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    )""",
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
