@@ -6,6 +6,7 @@ Definitions of every number: docs/experiments.md. The statistics themselves are
 
 from yunying.experiments.assignment import assign, bucket, hash_value, variant_index, variants_for
 from yunying.experiments.definition import Decision, Experiment, ExperimentError, parse_experiment
+from yunying.experiments.metrics import ExperimentData, experiment_data
 from yunying.experiments.registry import (
     Conflict,
     NotFound,
@@ -19,7 +20,7 @@ from yunying.experiments.registry import (
 )
 
 __all__ = [
-    "Conflict", "Decision", "Experiment", "ExperimentError", "NotFound", "StoredExperiment", "assign",
-    "bucket", "create_experiment", "delete_experiment", "get_experiment", "hash_value", "list_experiments",
+    "Conflict", "Decision", "Experiment", "ExperimentData", "ExperimentError", "NotFound", "StoredExperiment", "assign", "bucket", "create_experiment",
+    "delete_experiment", "experiment_data", "get_experiment", "hash_value", "list_experiments",
     "parse_experiment", "set_status", "update_experiment", "variant_index", "variants_for",
 ]

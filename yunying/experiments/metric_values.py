@@ -1,0 +1,201 @@
+"""Per-user metric values: one engine read of every metric's events, one numba pass per part.
+
+Every metric is made of *parts*: per user, the count of matching events or the sum of a
+property's numeric values, over the events after first exposure (within the metric's window,
+in the experiment's dates) and, for the CUPED covariate, over the pre-period. A conversion is a
+count read as 0/1, a mean is a sum over a count of the events with a number, a ratio two parts.
+Parts shared by several metrics are read once.
+
+The engine selects the rows that feed some part — person, timestamp, period (2: the dates,
+1: the pre-period) and one column per part (its value, null where the row does not count) —
+with the same Ibis expression on DuckDB and Spark; :func:`kernels.accumulate` sums them per
+user. When the experiment has few users, the read is limited to them (a semi-join on their ids).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from yunying.experiments.definition import (
+    Aggregate,
+    ConversionMetric,
+    CountMetric,
+    MeanMetric,
+    Metric,
+    QuantileMetric,
+    RatioMetric,
+    SumMetric,
+)
+from yunying.experiments.exposure import Exposures, micros
+from yunying.experiments.kernels import accumulate
+from yunying.experiments.periods import Periods
+from yunying.insights.base import QueryContext
+from yunying.insights.documents import ANY_EVENT, PropertyFilter
+from yunying.insights.filters import event_matches
+from yunying.store.properties import property_number
+
+# Above this many users the read takes every metric event of the dates and drops the others in
+# the pass: a semi-join on millions of ids costs more than the rows it saves.
+SEMI_JOIN_MAX_USERS = 1_000_000
+PRE, DATES = 1, 2
+
+
+@dataclass(frozen=True)
+class Part:
+    """Per user: ``count`` of matching events (with ``property``: of those where it is a number)
+    or ``sum`` of ``property``'s numbers, within ``window_seconds`` of first exposure (None: no limit)."""
+
+    aggregation: Literal["sum", "count"]
+    event: str
+    property: str | None
+    window_seconds: int | None
+    filters_key: str  # the filters as JSON: parts are equal when these are (filters may hold lists)
+    filters: tuple[PropertyFilter, ...] = field(compare=False, hash=False)
+
+
+def _part(aggregation: Literal["sum", "count"], event: str, filters: Sequence[PropertyFilter],
+          prop: str | None, window: int | None) -> Part:
+    key = json.dumps([f.model_dump(mode="json") for f in filters], sort_keys=True)
+    return Part(aggregation, event, prop, window, key, tuple(filters))
+
+
+def metric_parts(metric: Metric) -> tuple[Part, ...]:
+    """The parts of a metric: (value,) or (numerator, denominator)."""
+    window = metric.window_seconds
+    if isinstance(metric, ConversionMetric | CountMetric):
+        return (_part("count", metric.event, metric.filters, None, window),)
+    if isinstance(metric, SumMetric):
+        return (_part("sum", metric.event, metric.filters, metric.property, window),)
+    if isinstance(metric, QuantileMetric):
+        aggregation: Literal["sum", "count"] = "count" if metric.property is None else "sum"
+        return (_part(aggregation, metric.event, metric.filters, metric.property, window),)
+    if isinstance(metric, MeanMetric):
+        return (_part("sum", metric.event, metric.filters, metric.property, window),
+                _part("count", metric.event, metric.filters, metric.property, window))
+    if isinstance(metric, RatioMetric):
+        return tuple(_aggregate_part(a, window) for a in (metric.numerator, metric.denominator))
+    raise TypeError(f"unknown metric {type(metric).__name__}")
+
+
+def _aggregate_part(aggregate: Aggregate, window: int | None) -> Part:
+    return _part(aggregate.aggregation, aggregate.event, aggregate.filters, aggregate.property, window)
+
+
+MASK_BITS = 62  # parts per mask column (int64, sign bit left alone)
+
+
+def _matches(table: ir.Table, part: Part, engine: str) -> ir.BooleanValue:
+    return event_matches(table, part.event, part.filters, engine)
+
+
+def _mask(table: ir.Table, parts: Sequence[Part], engine: str) -> ir.IntegerValue:
+    """Bit i set when the row is part i's event and passes its filters."""
+    if all(not p.filters and p.event != ANY_EVENT for p in parts):
+        bits: dict[str, int] = {}
+        for i, part in enumerate(parts):  # by name only: one CASE on the event name
+            bits[part.event] = bits.get(part.event, 0) | (1 << i)
+        return table.event.cases(*((name, ibis.literal(bit, "int64")) for name, bit in bits.items()),
+                                 else_=ibis.literal(0, "int64"))
+    mask: ir.IntegerValue = ibis.literal(0, "int64")
+    for i, part in enumerate(parts):
+        mask = mask + ibis.ifelse(_matches(table, part, engine), ibis.literal(1 << i, "int64"),
+                                  ibis.literal(0, "int64"))
+    return mask
+
+
+def properties_of(parts: Sequence[Part]) -> list[str]:
+    """The properties some part reads, in order of first use (column n<i> of the rows)."""
+    return list(dict.fromkeys(p.property for p in parts if p.property is not None))
+
+
+def part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
+              persons: np.ndarray | None = None) -> ir.Table:
+    """The rows feeding some part: person_id, timestamp, period (2: dates, 1: pre-period),
+    m0, m1 … (bit i of m<j> set: the row is part 62·j + i's event and passes its filters) and
+    n0, n1 … (the numeric value of property i of :func:`properties_of`, read only on rows of a
+    part that uses it; null when it is not a number)."""
+    table = ctx.events()
+    in_dates = periods.dates.in_range(table.timestamp)
+    in_pre = periods.pre.in_range(table.timestamp) if periods.pre is not None else ibis.literal(False)
+    names = {p.event for p in parts}
+    conditions = [in_dates | in_pre]
+    if ANY_EVENT not in names:
+        conditions.insert(0, table.event.isin(sorted(names)))
+    if persons is not None:
+        users = ibis.memtable(pa.table({"person_id": pa.array(persons, pa.int64())}))
+        conditions.append(table.person_id.isin(users.person_id))
+    columns: dict[str, ir.Value] = {
+        "person_id": table.person_id, "timestamp": table.timestamp,
+        "period": ibis.ifelse(in_dates, ibis.literal(DATES, "int8"), ibis.literal(PRE, "int8")),
+    }
+    for j in range(0, len(parts), MASK_BITS):
+        columns[f"m{j // MASK_BITS}"] = _mask(table, parts[j:j + MASK_BITS], ctx.engine)
+    for i, prop in enumerate(properties_of(parts)):
+        used = ibis.literal(False)
+        for part in parts:
+            if part.property == prop:
+                used = used | _matches(table, part, ctx.engine)
+        columns[f"n{i}"] = ibis.ifelse(used, property_number(table, prop, ctx.engine), ibis.null("float64"))
+    rows = table.filter(*conditions).select(**columns)
+    counted = ibis.literal(False)
+    for j in range(0, len(parts), MASK_BITS):
+        counted = counted | (rows[f"m{j // MASK_BITS}"] != 0)
+    return rows.filter(counted)
+
+
+@dataclass(frozen=True)
+class PartValues:
+    """Per user (the index of ``Exposures``): each part's total after exposure and in the pre-period."""
+
+    post: dict[Part, np.ndarray]
+    pre: dict[Part, np.ndarray]
+
+
+def _stack(columns: list[np.ndarray], rows: int, dtype: type) -> np.ndarray:
+    """Columns as the rows of one 2-D array (a view when there is one)."""
+    if len(columns) == 1:
+        return columns[0].reshape(1, -1)
+    return np.stack(columns) if columns else np.zeros((0, rows), dtype)
+
+
+def _numpy(column: pa.ChunkedArray, dtype: type) -> np.ndarray:
+    return np.asarray(column.to_numpy()).astype(dtype, copy=False)
+
+
+def part_values(ctx: QueryContext, parts: Sequence[Part], periods: Periods, users: Exposures) -> PartValues:
+    """Read the parts' rows once and total them per user (excluded users stay 0)."""
+    parts = list(dict.fromkeys(parts))
+    n_users = users.arm.size
+    post = np.zeros((n_users, len(parts)))
+    pre = np.zeros((n_users, len(parts)))
+    included = users.person[users.included]
+    if parts and included.size:
+        persons = included if included.size <= SEMI_JOIN_MAX_USERS else None
+        rows = part_rows(ctx, parts, periods, persons).to_pyarrow()
+        props = properties_of(parts)
+        masks = [_numpy(rows.column(f"m{j}"), np.int64)
+                 for j in range((len(parts) + MASK_BITS - 1) // MASK_BITS)]
+        numbers = [pc.fill_null(rows.column(f"n{i}").cast(pa.float64()), np.nan).to_numpy()
+                   for i in range(len(props))]
+        accumulate(
+            _numpy(rows.column("person_id"), np.int64), micros(rows.column("timestamp")),
+            _numpy(rows.column("period"), np.int8), _stack(masks, rows.num_rows, np.int64),
+            _stack(numbers, rows.num_rows, np.float64),
+            np.array([k // MASK_BITS for k in range(len(parts))], np.int64),
+            np.array([k % MASK_BITS for k in range(len(parts))], np.int64),
+            np.array([-1 if p.property is None else props.index(p.property) for p in parts], np.int64),
+            np.array([p.aggregation == "sum" for p in parts], np.bool_),
+            np.array([-1 if p.window_seconds is None else p.window_seconds * 1_000_000 for p in parts],
+                     np.int64),
+            users.person_index(), post, pre)
+    return PartValues({p: post[:, k] for k, p in enumerate(parts)},
+                      {p: pre[:, k] for k, p in enumerate(parts)})
