@@ -4,6 +4,7 @@ Definitions of every number: docs/experiments.md. The statistics themselves are
 ``yunying.stats``'s; this package turns events into its sufficient statistics.
 """
 
+from yunying.experiments.analysis import ExperimentResult, analyze, result_of
 from yunying.experiments.assignment import assign, bucket, hash_value, variant_index, variants_for
 from yunying.experiments.definition import Decision, Experiment, ExperimentError, parse_experiment
 from yunying.experiments.metrics import ExperimentData, experiment_data
@@ -20,7 +21,8 @@ from yunying.experiments.registry import (
 )
 
 __all__ = [
-    "Conflict", "Decision", "Experiment", "ExperimentData", "ExperimentError", "NotFound", "StoredExperiment", "assign", "bucket", "create_experiment",
+    "Conflict", "Decision", "Experiment", "ExperimentData", "ExperimentError", "ExperimentResult",
+    "NotFound", "StoredExperiment", "analyze", "assign", "bucket", "create_experiment",
     "delete_experiment", "experiment_data", "get_experiment", "hash_value", "list_experiments",
-    "parse_experiment", "set_status", "update_experiment", "variant_index", "variants_for",
+    "parse_experiment", "result_of", "set_status", "update_experiment", "variant_index", "variants_for",
 ]
