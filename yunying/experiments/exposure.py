@@ -24,17 +24,27 @@ import pyarrow.compute as pc
 
 from yunying.experiments.assignment import variant_code_expr
 from yunying.experiments.definition import Experiment, ExposureEventAssignment, HashAssignment
-from yunying.experiments.kernels import person_index, reduce_exposures
+from yunying.experiments.kernels import (
+    FIRST,
+    GROUP,
+    HIGH,
+    LOW,
+    exposure_state,
+    finish_index,
+    mark_persons,
+    rank_persons,
+    reduce_exposures,
+)
 from yunying.experiments.periods import Periods
 from yunying.insights.base import QueryContext
 from yunying.insights.filters import event_matches
-from yunying.insights.funnel_kernel import dense_ids
 from yunying.store.properties import property_string
 
 
 @dataclass(frozen=True)
 class Exposures:
-    """The users of an analysis, one entry per user in every array (index = user index).
+    """The users of an analysis, one entry per user in every array (index = user index), in
+    ascending person id.
 
     ``arm``: the variant index, -1 for a user excluded for seeing several variants.
     ``exposed_us``: first exposure, µs since 1970 UTC. ``group``: index into ``group_values``
@@ -46,6 +56,7 @@ class Exposures:
     exposed_us: np.ndarray
     group: np.ndarray
     group_values: list[str | None]
+    index: np.ndarray  # see person_index
 
     @property
     def included(self) -> np.ndarray:
@@ -57,14 +68,7 @@ class Exposures:
 
     def person_index(self) -> np.ndarray:
         """Per person id: (user index, first exposure µs) of the included users, user -1 elsewhere."""
-        return person_index(self.person, self.arm, self.exposed_us)
-
-
-def micros(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Timestamps (any unit, naive UTC or zoned) as int64 µs since 1970 UTC."""
-    if pa.types.is_timestamp(column.type):
-        column = column.cast(pa.timestamp("us", tz=column.type.tz))
-    return np.asarray(column.cast(pa.int64()).to_numpy(), dtype=np.int64)
+        return self.index
 
 
 def value_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
@@ -75,13 +79,15 @@ def value_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
     return codes, [*values, *([None] if column.null_count else [])]
 
 
-def _breakdown(table: ir.Table, breakdown: str | None, engine: str) -> ir.StringValue:
-    return property_string(table, breakdown, engine) if breakdown else ibis.null("string")
+def _breakdown(table: ir.Table, breakdown: str | None, engine: str) -> dict[str, ir.StringValue]:
+    """``{"value": …}`` with a breakdown, else nothing (an all-null column is slow to fetch)."""
+    return {"value": property_string(table, breakdown, engine)} if breakdown else {}
 
 
 def exposure_event_rows(ctx: QueryContext, experiment: Experiment, periods: Periods,
                         breakdown: str | None) -> ir.Table:
-    """Every exposure event of the experiment in its dates: person_id, timestamp, arm, value."""
+    """Every exposure event of the experiment in its dates: person_id, timestamp, arm (-1: the
+    variant property names no variant, not an exposure), value."""
     rule = experiment.assignment
     assert isinstance(rule, ExposureEventAssignment)
     table = ctx.events()
@@ -90,12 +96,15 @@ def exposure_event_rows(ctx: QueryContext, experiment: Experiment, periods: Peri
     if rule.experiment_property is not None:
         named = property_string(table, rule.experiment_property, ctx.engine)
         conditions.append((named == ibis.literal(experiment.experiment_value, "string")).fill_null(False))
-    variant = property_string(table, rule.variant_property, ctx.engine)
+    rows = table.filter(*conditions).select(person_id=table.person_id, timestamp=table.timestamp,
+                                          variant=property_string(table, rule.variant_property, ctx.engine),
+                                          **_breakdown(table, breakdown, ctx.engine))
+    # The arm from the variant's column, not from the lookup again, and no filter on it: DuckDB
+    # would evaluate the JSON lookup once per WHEN and once more for the filter. Rows of no
+    # variant get -1 and are skipped by the pass.
     arms = ((v.exposure_value, ibis.literal(i, "int64")) for i, v in enumerate(experiment.variants))
-    arm = variant.cases(*arms, else_=ibis.null("int64"))
-    rows = table.filter(*conditions).select(person_id=table.person_id, timestamp=table.timestamp, arm=arm,
-                                          value=_breakdown(table, breakdown, ctx.engine))
-    return rows.filter(rows.arm.notnull())
+    arm = rows.variant.cases(*arms, else_=ibis.literal(-1, "int64"))
+    return rows.select("person_id", "timestamp", arm=arm, **({"value": rows.value} if breakdown else {}))
 
 
 def hash_rows(ctx: QueryContext, experiment: Experiment, periods: Periods,
@@ -107,32 +116,69 @@ def hash_rows(ctx: QueryContext, experiment: Experiment, periods: Periods,
     triggers = table.filter(periods.dates.in_range(table.timestamp),
                             event_matches(table, rule.trigger_event, rule.filters, ctx.engine))
     triggers = triggers.select("person_id", "timestamp", "distinct_id",
-                               value=_breakdown(triggers, breakdown, ctx.engine))
+                               **_breakdown(triggers, breakdown, ctx.engine))
     first = triggers.group_by("person_id").agg(first_ts=triggers.timestamp.min())
     at_first = triggers.join(first, [triggers.person_id == first.person_id,
                                      triggers.timestamp == first.first_ts])
+    value = {"value": at_first.value.min()} if breakdown else {}
     users = at_first.group_by("person_id").agg(timestamp=at_first.timestamp.min(),
-                                               distinct_id=at_first.distinct_id.min(),
-                                               value=at_first.value.min())
+                                               distinct_id=at_first.distinct_id.min(), **value)
     weights = [v.weight for v in experiment.variants]
     arm = variant_code_expr(experiment.key, users.distinct_id, weights)
-    return users.select("person_id", "timestamp", arm=arm, value=users.value)
+    return users.select("person_id", "timestamp", arm=arm, **({"value": users.value} if breakdown else {}))
+
+
+def numbers(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A column as numpy (no copy for one chunk without nulls); timestamps as int64 µs since 1970
+    UTC. Only floats may hold nulls (Spark's results come through pandas, where NaN is null):
+    they become NaN."""
+    if pa.types.is_timestamp(column.type):
+        if column.type.unit != "us":
+            column = column.cast(pa.timestamp("us", tz=column.type.tz))
+        return np.asarray(column.to_numpy()).view(np.int64)  # datetime64[us] -> its integer, no copy
+    if column.null_count and pa.types.is_floating(column.type):
+        column = pc.fill_null(column, float("nan"))
+    return np.asarray(column.to_numpy())
+
+
+def exposure_rows(ctx: QueryContext, experiment: Experiment, periods: Periods,
+                  breakdown: str | None = None) -> pa.Table:
+    """The exposure rows of the experiment's assignment, read: person_id, timestamp, arm (, value)."""
+    rows_of = hash_rows if isinstance(experiment.assignment, HashAssignment) else exposure_event_rows
+    return rows_of(ctx, experiment, periods, breakdown).to_pyarrow()
 
 
 def exposures(ctx: QueryContext, experiment: Experiment, periods: Periods,
               breakdown: str | None = None) -> Exposures:
     """The experiment's users (see the module docstring)."""
-    rows_of = hash_rows if isinstance(experiment.assignment, HashAssignment) else exposure_event_rows
-    rows = rows_of(ctx, experiment, periods, breakdown).to_pyarrow()
-    person = np.asarray(rows.column("person_id").to_numpy()).astype(np.int64, copy=False)
-    user, n_users = dense_ids(person)
+    return exposures_of(exposure_rows(ctx, experiment, periods, breakdown), breakdown)
+
+
+def exposures_of(rows: pa.Table, breakdown: str | None = None) -> Exposures:
+    """The users of exposure rows (:func:`exposure_rows`), reduced per user."""
+    values: list[str | None] = [None]
+    if rows.num_rows == 0:
+        empty = np.zeros(0, np.int64)
+        return Exposures(person=empty, arm=empty, exposed_us=empty, group=empty, group_values=values,
+                         index=np.zeros((0, 2), np.int64))
+    present = np.zeros(pc.max(rows.column("person_id")).as_py() + 1, np.uint8)
+    batches = rows.to_batches()
+    for batch in batches:
+        mark_persons(numbers(batch.column("person_id")), numbers(batch.column("arm")), present)
+    index, persons = rank_persons(present)
+    state = exposure_state(persons.size)
+    codes = np.zeros(rows.num_rows, np.int64)
     if breakdown:
         codes, values = value_codes(rows.column("value"))
-    else:
-        codes, values = np.zeros(rows.num_rows, np.int64), [None]
-    arm = np.asarray(rows.column("arm").to_numpy()).astype(np.int64, copy=False)
-    first, low, high, group = reduce_exposures(user, micros(rows.column("timestamp")), arm, codes, n_users)
-    persons = np.empty(n_users, np.int64)
-    persons[user] = person
-    return Exposures(person=persons, arm=np.where(low == high, low, -1), exposed_us=first,
-                     group=group, group_values=values)
+    start = 0
+    for batch in batches:
+        end = start + batch.num_rows
+        reduce_exposures(numbers(batch.column("person_id")), numbers(batch.column("timestamp")),
+                         numbers(batch.column("arm")), codes[start:end], index, state)
+        start = end
+    low, high = state[:, LOW], state[:, HIGH]
+    arm = np.where(low == high, low, -1)
+    exposed = state[:, FIRST].copy()
+    finish_index(index, persons, arm, exposed)
+    return Exposures(person=persons, arm=arm, exposed_us=exposed, group=state[:, GROUP].copy(),
+                     group_values=values, index=index)

@@ -23,7 +23,6 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from yunying.experiments.definition import (
     Aggregate,
@@ -35,18 +34,19 @@ from yunying.experiments.definition import (
     RatioMetric,
     SumMetric,
 )
-from yunying.experiments.exposure import Exposures, micros
+from yunying.experiments.exposure import Exposures, numbers
 from yunying.experiments.kernels import accumulate
 from yunying.experiments.periods import Periods
 from yunying.insights.base import QueryContext
 from yunying.insights.documents import ANY_EVENT, PropertyFilter
 from yunying.insights.filters import event_matches
-from yunying.store.properties import property_number
+from yunying.store.properties import DECIMAL_NUMBER, property_string
 
 # Above this many users the read takes every metric event of the dates and drops the others in
 # the pass: a semi-join on millions of ids costs more than the rows it saves.
 SEMI_JOIN_MAX_USERS = 1_000_000
 PRE, DATES = 1, 2
+NAN = ibis.literal(float("nan"), "float64")  # "not a number here": columns stay free of nulls
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
     """The rows feeding some part: person_id, timestamp, period (2: dates, 1: pre-period),
     m0, m1 … (bit i of m<j> set: the row is part 62·j + i's event and passes its filters) and
     n0, n1 … (the numeric value of property i of :func:`properties_of`, read only on rows of a
-    part that uses it; null when it is not a number)."""
+    part that uses it; NaN when it is not a number). No column holds a null."""
     table = ctx.events()
     in_dates = periods.dates.in_range(table.timestamp)
     in_pre = periods.pre.in_range(table.timestamp) if periods.pre is not None else ibis.literal(False)
@@ -139,17 +139,27 @@ def part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
     }
     for j in range(0, len(parts), MASK_BITS):
         columns[f"m{j // MASK_BITS}"] = _mask(table, parts[j:j + MASK_BITS], ctx.engine)
-    for i, prop in enumerate(properties_of(parts)):
+    props = properties_of(parts)
+    for i, prop in enumerate(props):
         used = ibis.literal(False)
         for part in parts:
             if part.property == prop:
                 used = used | _matches(table, part, ctx.engine)
-        columns[f"n{i}"] = ibis.ifelse(used, property_number(table, prop, ctx.engine), ibis.null("float64"))
+        columns[f"n{i}"] = ibis.ifelse(used, property_string(table, prop, ctx.engine), ibis.null("string"))
     rows = table.filter(*conditions).select(**columns)
+    # The number from the looked-up text in a second projection: written as one expression,
+    # DuckDB would run the JSON lookup twice (for the pattern test and for the cast).
+    rows = rows.select(*(c for c in rows.columns if c[0] != "n"),
+                       **{f"n{i}": number_of(rows[f"n{i}"]) for i in range(len(props))})
     counted = ibis.literal(False)
     for j in range(0, len(parts), MASK_BITS):
         counted = counted | (rows[f"m{j // MASK_BITS}"] != 0)
     return rows.filter(counted)
+
+
+def number_of(text: ir.StringValue) -> ir.FloatingValue:
+    """docs/metrics.md 'Property values': the numeric value of a string form, NaN for none."""
+    return ibis.ifelse(text.re_search(DECIMAL_NUMBER), text.try_cast("float64"), NAN).fill_null(NAN)
 
 
 @dataclass(frozen=True)
@@ -167,8 +177,15 @@ def _stack(columns: list[np.ndarray], rows: int, dtype: type) -> np.ndarray:
     return np.stack(columns) if columns else np.zeros((0, rows), dtype)
 
 
-def _numpy(column: pa.ChunkedArray, dtype: type) -> np.ndarray:
-    return np.asarray(column.to_numpy()).astype(dtype, copy=False)
+def persons_to_read(users: Exposures) -> np.ndarray | None:
+    """The persons a read of metric rows is limited to (None: every person, see SEMI_JOIN_MAX_USERS)."""
+    included = users.person[users.included]
+    return included if included.size <= SEMI_JOIN_MAX_USERS else None
+
+
+def read_part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
+                   persons: np.ndarray | None = None) -> pa.Table:
+    return part_rows(ctx, parts, periods, persons).to_pyarrow()
 
 
 def part_values(ctx: QueryContext, parts: Sequence[Part], periods: Periods, users: Exposures) -> PartValues:
@@ -177,25 +194,20 @@ def part_values(ctx: QueryContext, parts: Sequence[Part], periods: Periods, user
     n_users = users.arm.size
     post = np.zeros((n_users, len(parts)))
     pre = np.zeros((n_users, len(parts)))
-    included = users.person[users.included]
-    if parts and included.size:
-        persons = included if included.size <= SEMI_JOIN_MAX_USERS else None
-        rows = part_rows(ctx, parts, periods, persons).to_pyarrow()
+    if parts and users.included.any():
+        rows = read_part_rows(ctx, parts, periods, persons_to_read(users))
         props = properties_of(parts)
-        masks = [_numpy(rows.column(f"m{j}"), np.int64)
-                 for j in range((len(parts) + MASK_BITS - 1) // MASK_BITS)]
-        numbers = [pc.fill_null(rows.column(f"n{i}").cast(pa.float64()), np.nan).to_numpy()
-                   for i in range(len(props))]
-        accumulate(
-            _numpy(rows.column("person_id"), np.int64), micros(rows.column("timestamp")),
-            _numpy(rows.column("period"), np.int8), _stack(masks, rows.num_rows, np.int64),
-            _stack(numbers, rows.num_rows, np.float64),
-            np.array([k // MASK_BITS for k in range(len(parts))], np.int64),
-            np.array([k % MASK_BITS for k in range(len(parts))], np.int64),
-            np.array([-1 if p.property is None else props.index(p.property) for p in parts], np.int64),
-            np.array([p.aggregation == "sum" for p in parts], np.bool_),
-            np.array([-1 if p.window_seconds is None else p.window_seconds * 1_000_000 for p in parts],
-                     np.int64),
-            users.person_index(), post, pre)
+        index = users.person_index()
+        layout = (tuple(k // MASK_BITS for k in range(len(parts))),
+                  tuple(k % MASK_BITS for k in range(len(parts))),
+                  tuple(-1 if p.property is None else props.index(p.property) for p in parts),
+                  tuple(p.aggregation == "sum" for p in parts),
+                  tuple(-1 if p.window_seconds is None else p.window_seconds * 1_000_000 for p in parts))
+        for batch in rows.to_batches():  # no copies: each batch's columns are read in place
+            masks = [numbers(batch.column(f"m{j}")) for j in range((len(parts) + MASK_BITS - 1) // MASK_BITS)]
+            values = [numbers(batch.column(f"n{i}")) for i in range(len(props))]
+            accumulate(numbers(batch.column("person_id")), numbers(batch.column("timestamp")),
+                       numbers(batch.column("period")), _stack(masks, batch.num_rows, np.int64),
+                       _stack(values, batch.num_rows, np.float64), *layout, index, post, pre)
     return PartValues({p: post[:, k] for k, p in enumerate(parts)},
                       {p: pre[:, k] for k, p in enumerate(parts)})

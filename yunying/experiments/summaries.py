@@ -21,6 +21,7 @@ from yunying.experiments.definition import (
     Metric,
     QuantileMetric,
 )
+from yunying.experiments.kernels import cell_sums
 from yunying.experiments.metric_values import PartValues, metric_parts
 from yunying.stats import Adjusted, Moments, Proportion, Quantile, Ratio, Statistic, quantile_statistic
 from yunying.stats.capping import percentile_threshold
@@ -43,9 +44,6 @@ class Cells:
     def included(self) -> np.ndarray:
         return self.index < self.size
 
-    def total(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.index, weights=values, minlength=self.size + 1)[:self.size]
-
     def counts(self) -> np.ndarray:
         return np.bincount(self.index, minlength=self.size + 1)[:self.size]
 
@@ -66,21 +64,13 @@ def cap_of(capping: Capping | None, values: np.ndarray, included: np.ndarray) ->
     if capping.value is not None:
         return capping.value
     assert capping.percentile is not None
-    pooled = values[included]
+    pooled = values if included.all() else values[included]
     threshold = percentile_threshold(pooled, capping.percentile) if pooled.size else float("nan")
     return None if np.isnan(threshold) else threshold
 
 
-def _capped(values: np.ndarray, cap: float | None) -> np.ndarray:
-    return values if cap is None else np.minimum(values, cap)
-
-
-def _moments(cells: Cells, n: np.ndarray, x: np.ndarray, proportion: bool) -> list[Moments | Proportion]:
-    sums = cells.total(x)
-    if proportion:
-        return [Proportion(int(n[c]), float(sums[c])) for c in range(cells.size)]
-    squares = cells.total(x * x)
-    return [Moments(int(n[c]), float(sums[c]), float(squares[c])) for c in range(cells.size)]
+def _moments(n: float, total: float, squares: float, proportion: bool) -> Moments | Proportion:
+    return Proportion(int(n), float(total)) if proportion else Moments(int(n), float(total), float(squares))
 
 
 def _quantiles(metric: QuantileMetric, cells: Cells, x: np.ndarray) -> list[Statistic]:
@@ -99,33 +89,24 @@ def _quantiles(metric: QuantileMetric, cells: Cells, x: np.ndarray) -> list[Stat
 def metric_statistics(metric: Metric, values: PartValues, cells: Cells, cuped: bool) -> MetricStatistics:
     """The statistics of ``metric`` per cell (excluded users' values are never counted)."""
     parts = metric_parts(metric)
-    included = cells.included
-    post = [np.ascontiguousarray(values.post[p]) for p in parts]
-    n = cells.counts()
+    x = values.post[parts[0]]
     if isinstance(metric, QuantileMetric):
-        return MetricStatistics(_quantiles(metric, cells, post[0]))
+        return MetricStatistics(_quantiles(metric, cells, np.ascontiguousarray(x)))
     capping = getattr(metric, "capping", None)
-    cap = cap_of(capping, post[0], included)
-    x = _capped(post[0], cap)
+    cap = cap_of(capping, x, cells.included)
+    no_cap = np.inf if cap is None else cap
+    if len(parts) == 2:  # mean, ratio: numerator (capped) and denominator
+        sums = cell_sums(cells.index, cells.size, x, values.post[parts[1]], no_cap, np.inf, False)
+        return MetricStatistics([Ratio(_moments(*row[0:3], False), _moments(row[0], *row[3:5], False),
+                                       float(row[5])) for row in sums], cap)
     conversion = isinstance(metric, ConversionMetric)
-    if conversion:
-        x = (x > 0).astype(np.float64)
-    if len(parts) == 2:
-        den = post[1]
-        products = cells.total(x * den)
-        cells_stats: list[Statistic] = [
-            Ratio(a, b, float(products[c])) for c, (a, b) in
-            enumerate(zip(_moments(cells, n, x, False), _moments(cells, n, den, False), strict=True))]
-        return MetricStatistics(cells_stats, cap)
-    main = _moments(cells, n, x, conversion)
     if not (cuped and metric.kind in CUPED_KINDS):
-        return MetricStatistics(list(main), cap)
-    pre_raw = np.ascontiguousarray(values.pre[parts[0]])
-    pre_cap = cap_of(capping, pre_raw, included)
-    pre = _capped(pre_raw, pre_cap)
-    if conversion:
-        pre = (pre > 0).astype(np.float64)
-    products = cells.total(x * pre)
-    covariates = _moments(cells, n, pre, conversion)
-    return MetricStatistics([Adjusted(a, b, float(products[c]))
-                             for c, (a, b) in enumerate(zip(main, covariates, strict=True))], cap, pre_cap)
+        sums = cell_sums(cells.index, cells.size, x, x, no_cap, no_cap, conversion)
+        return MetricStatistics([_moments(*row[0:3], conversion) for row in sums], cap)
+    y = values.pre[parts[0]]
+    pre_cap = cap_of(capping, y, cells.included)
+    pre_limit = np.inf if pre_cap is None else pre_cap
+    sums = cell_sums(cells.index, cells.size, x, y, no_cap, pre_limit, conversion)
+    return MetricStatistics([Adjusted(_moments(*row[0:3], conversion),
+                                      _moments(row[0], *row[3:5], conversion), float(row[5]))
+                             for row in sums], cap, pre_cap)
