@@ -326,6 +326,7 @@ class Scenario:
     breakdown: str | None
     breakdown_limit: int
     semi_join: bool
+    by_person: bool = False
 
 
 _uuids = (f"00000000-0000-4000-8000-{i:012d}" for i in itertools.count())
@@ -440,7 +441,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(timezone, start, events, merges, experiment,
                     data_end=start + dt.timedelta(days=draw(st.integers(-1, 2))),
                     breakdown=draw(st.sampled_from([None, "plan", "plan", "$browser"])),
-                    breakdown_limit=draw(st.sampled_from([1, 2, 20])), semi_join=draw(st.booleans()))
+                    breakdown_limit=draw(st.sampled_from([1, 2, 20])), semi_join=draw(st.booleans()),
+                    by_person=draw(st.booleans()))
 
 
 # ============================================================================ the store
@@ -477,8 +479,9 @@ def load(store: Any, scenario: Scenario) -> tuple[QueryContext, dict[str, str]]:
 def check(store: Any, scenario: Scenario) -> dict[str, Any]:
     ctx, person_of = load(store, scenario)
     experiment = parse_experiment(scenario.experiment)
-    with pytest.MonkeyPatch.context() as patch:  # both ways of reading the metric rows
+    with pytest.MonkeyPatch.context() as patch:  # both ways of reading the rows and of keeping totals
         patch.setattr(metric_values, "SEMI_JOIN_MAX_USERS", 10**9 if scenario.semi_join else -1)
+        patch.setattr(metric_values, "BY_PERSON_MAX_SPREAD", 10**9 if scenario.by_person else 0)
         actual = experiment_data(ctx, experiment, breakdown=scenario.breakdown,
                                  breakdown_limit=scenario.breakdown_limit, end=scenario.data_end)
     expected = oracle_data(scenario.events, person_of, experiment, scenario.timezone, scenario.data_end,
@@ -495,7 +498,8 @@ def test_statistics_match_the_oracle(store, scenario):
     event(f"users: {min(users, 3)}{'+' if users >= 3 else ''}; excluded: {bool(expected['excluded'])}")
 
 
-def test_oracle_agrees_on_a_fixed_busy_log(store):
+@pytest.mark.parametrize("fast_paths", [False, True])
+def test_oracle_agrees_on_a_fixed_busy_log(store, fast_paths):
     """Every metric kind with capping, CUPED and a breakdown on one log with ties at the exposure."""
     tz = "Asia/Shanghai"
     start = dt.date(2024, 1, 1)
@@ -531,7 +535,7 @@ def test_oracle_agrees_on_a_fixed_busy_log(store):
     experiment = {"key": KEY, "name": "x", "variants": [{"key": "control"}, {"key": "green"}],
                   "start": "2024-01-01", "end": "2024-01-03",
                   "metrics": {"primary": metric_list[:1], "secondary": metric_list[1:]}}
-    scenario = Scenario(tz, start, events, [], experiment, start, "plan", 20, False)
+    scenario = Scenario(tz, start, events, [], experiment, start, "plan", 20, fast_paths, fast_paths)
     expected = check(store, scenario)
     assert expected["excluded"] == 1  # u3 saw both variants
     assert expected["overall"]["users"] == [1, 2]

@@ -111,6 +111,7 @@ def test_spark_gives_the_duckdb_statistics(engines, settings, breakdown, semi_jo
                   "start": "2024-03-08", "end": "2024-03-20",
                   "metrics": {"primary": METRICS[:1], "secondary": METRICS[1:]}, **settings}
     monkeypatch.setattr(metric_values, "SEMI_JOIN_MAX_USERS", 10**9 if semi_join else -1)
+    monkeypatch.setattr(metric_values, "BY_PERSON_MAX_SPREAD", 10**9 if semi_join else 0)
     expected = experiment_data(duck, experiment, breakdown=breakdown)
     assert sum(expected.overall.users) > 50
     found = experiment_data(spark, experiment, breakdown=breakdown)

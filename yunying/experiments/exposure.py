@@ -1,7 +1,7 @@
 """Who is in the experiment, in which arm, since when — and in which breakdown group.
 
 The engine selects exposure rows (person, timestamp, arm, breakdown value); a numba pass
-reduces them per user (docs/experiments.md, 'Exposure'):
+reduces them per user (docs/experiments.md, 'Who is in the experiment'):
 
 * exposure-event assignment: every exposure event in the dates is a row, its arm from the
   variant property;
@@ -30,7 +30,6 @@ from yunying.experiments.kernels import (
     HIGH,
     LOW,
     exposure_state,
-    finish_index,
     mark_persons,
     rank_persons,
     reduce_exposures,
@@ -49,6 +48,7 @@ class Exposures:
     ``arm``: the variant index, -1 for a user excluded for seeing several variants.
     ``exposed_us``: first exposure, µs since 1970 UTC. ``group``: index into ``group_values``
     (the breakdown's string forms, ascending, null last; ``[None]`` without a breakdown).
+    ``slot``: per person id, the user index of an included user, -1 for every other person.
     """
 
     person: np.ndarray
@@ -56,7 +56,7 @@ class Exposures:
     exposed_us: np.ndarray
     group: np.ndarray
     group_values: list[str | None]
-    index: np.ndarray  # see person_index
+    slot: np.ndarray
 
     @property
     def included(self) -> np.ndarray:
@@ -65,10 +65,6 @@ class Exposures:
     @property
     def excluded_users(self) -> int:
         return int((self.arm < 0).sum())
-
-    def person_index(self) -> np.ndarray:
-        """Per person id: (user index, first exposure µs) of the included users, user -1 elsewhere."""
-        return self.index
 
 
 def value_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
@@ -160,25 +156,25 @@ def exposures_of(rows: pa.Table, breakdown: str | None = None) -> Exposures:
     if rows.num_rows == 0:
         empty = np.zeros(0, np.int64)
         return Exposures(person=empty, arm=empty, exposed_us=empty, group=empty, group_values=values,
-                         index=np.zeros((0, 2), np.int64))
+                         slot=empty)
     present = np.zeros(pc.max(rows.column("person_id")).as_py() + 1, np.uint8)
     batches = rows.to_batches()
     for batch in batches:
         mark_persons(numbers(batch.column("person_id")), numbers(batch.column("arm")), present)
-    index, persons = rank_persons(present)
+    slot, persons = rank_persons(present)
     state = exposure_state(persons.size)
-    codes = np.zeros(rows.num_rows, np.int64)
+    codes = np.zeros(max(b.num_rows for b in batches), np.int64)  # no breakdown: one group
     if breakdown:
         codes, values = value_codes(rows.column("value"))
     start = 0
     for batch in batches:
         end = start + batch.num_rows
+        group = codes[start:end] if breakdown else codes[:batch.num_rows]
         reduce_exposures(numbers(batch.column("person_id")), numbers(batch.column("timestamp")),
-                         numbers(batch.column("arm")), codes[start:end], index, state)
+                         numbers(batch.column("arm")), group, slot, state)
         start = end
     low, high = state[:, LOW], state[:, HIGH]
     arm = np.where(low == high, low, -1)
-    exposed = state[:, FIRST].copy()
-    finish_index(index, persons, arm, exposed)
-    return Exposures(person=persons, arm=arm, exposed_us=exposed, group=state[:, GROUP].copy(),
-                     group_values=values, index=index)
+    slot[persons[arm < 0]] = -1
+    return Exposures(person=persons, arm=arm, exposed_us=state[:, FIRST].copy(), group=state[:, GROUP].copy(),
+                     group_values=values, slot=slot)

@@ -1,9 +1,9 @@
 """The per-user passes over fetched rows, compiled with numba (cached on disk after the first run;
-they release the interpreter lock, so a query can run in another thread meanwhile).
+they release the interpreter lock, so other threads' queries run meanwhile).
 
-Users are numbered by rank of their person id (:func:`rank_ids`), so a user's running values
-live in flat arrays and a person id maps to its user with one array read: no hashing, no
-sorting, one linear scan per pass. Rows may come in any order.
+Users are numbered by rank of their person id (:func:`rank_persons`), so a user's running
+values live in flat arrays and a person id maps to its user with one array read: no hashing,
+no sorting, one linear scan per pass. Rows may come in any order.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 LATEST = np.iinfo(np.int64).max
+NOT_EXPOSED = np.iinfo(np.int64).min  # the first-exposure column of rows of no included user
 
 
 @njit(cache=True, nogil=True)
@@ -24,19 +25,18 @@ def mark_persons(person, arm, present):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def rank_persons(present):  # pragma: no cover - compiled
-    """(index, persons in user order): users numbered 0… by ascending person id; ``index[p, 0]``
-    the user of person ``p`` (-1: none), ``index[p, 1]`` left for :func:`finish_index`."""
-    index = np.empty((present.shape[0], 2), np.int64)
+    """(slot, persons in user order): users numbered 0… by ascending person id; ``slot[p]`` the
+    user of person ``p``, -1 for none."""
+    slot = np.empty(present.shape[0], np.int64)
     n = 0
     for p in range(present.shape[0]):
-        index[p, 0] = n if present[p] else -1
-        index[p, 1] = 0
+        slot[p] = n if present[p] else -1
         n += present[p]
     persons = np.empty(n, np.int64)
     for p in range(present.shape[0]):
-        if index[p, 0] >= 0:
-            persons[index[p, 0]] = p
-    return index, persons
+        if slot[p] >= 0:
+            persons[slot[p]] = p
+    return slot, persons
 
 
 FIRST, LOW, HIGH, GROUP = 0, 1, 2, 3  # columns of the exposure state
@@ -53,7 +53,7 @@ def exposure_state(n_users):
 
 
 @njit(cache=True, nogil=True)
-def reduce_exposures(person, ts, arm, code, index, state):  # pragma: no cover - compiled
+def reduce_exposures(person, ts, arm, code, slot, state):  # pragma: no cover - compiled
     """Fold exposure rows into ``state`` (one batch at a time): the first exposure (µs), the
     smallest and largest arm seen, and the breakdown code of the first exposure (the smallest
     code among exposures at that instant). One row of ``state`` per user: one random access.
@@ -61,7 +61,7 @@ def reduce_exposures(person, ts, arm, code, index, state):  # pragma: no cover -
     for i in range(person.shape[0]):
         if arm[i] < 0:
             continue
-        u = index[person[i], 0]
+        u = slot[person[i]]
         t = ts[i]
         if t < state[u, FIRST]:
             state[u, FIRST] = t
@@ -75,44 +75,46 @@ def reduce_exposures(person, ts, arm, code, index, state):  # pragma: no cover -
 
 
 @njit(cache=True, nogil=True)
-def finish_index(index, persons, arm, exposed):  # pragma: no cover - compiled
-    """``index[p]`` = (user, first exposure µs) for included users, user -1 for excluded ones:
-    the one random read a metric row needs."""
-    for u in range(persons.shape[0]):
-        p = persons[u]
-        if arm[u] >= 0:
-            index[p, 1] = exposed[u]
-        else:
-            index[p, 0] = -1
-
-
-@njit(cache=True, nogil=True)
 def accumulate(person, ts, period, masks, numbers, part_column, part_bit, part_property, part_sums,
-               part_window_us, index, post, pre):  # pragma: no cover - compiled
-    """Add each row's contribution to every part it feeds, in its user's ``post`` or ``pre`` total.
+               part_window_us, slot, totals, exposure):  # pragma: no cover - compiled
+    """Add each row's contribution to every part it feeds, in its user's row of ``totals``.
+
+    ``totals`` has one row per user — or, when ``slot`` is empty, one row per person id (then
+    a row costs one random read instead of two) — laid out as [first exposure, post of each
+    part, pre of each part]; ``exposure`` is the same memory read as int64, whose column 0 is
+    the first exposure in µs (``NOT_EXPOSED`` for rows of no included user). ``slot[p]`` is the
+    user row of person ``p`` (-1: none).
 
     Row i feeds part k when bit ``part_bit[k]`` of ``masks[part_column[k], i]`` is set and, for a
     part with a property (``part_property[k]`` ≥ 0), ``numbers[part_property[k], i]`` is a number;
-    it adds that number (``part_sums[k]``) or 1. ``index[person]`` is (user, first exposure µs),
-    user -1 for persons not in the analysis. ``period`` 2 = in the experiment's dates: counted in
-    ``post[user, k]`` when ``0 <= ts - exposure <= part_window_us[k]`` (a negative window: no
-    upper limit); 1 = in the pre-period: counted in ``pre[user, k]``.
+    it adds that number (``part_sums[k]``) or 1. ``period`` 2 = in the experiment's dates: counted
+    as post when ``0 <= ts - exposure <= part_window_us[k]`` (a negative window: no upper limit);
+    1 = in the pre-period: counted as pre.
 
     The ``part_*`` arguments are tuples: their length is known when compiling, so the loop over
     parts unrolls (about twice as fast as arrays; one compiled version per number of parts).
-    Rows hit users at random, so the time goes to memory reads (splitting the persons between
-    two threads gained nothing on two cores).
+    Rows hit users at random, so the time goes to memory reads (splitting the rows between two
+    threads gained nothing on two cores).
     """
     n_parts = len(part_bit)
+    by_person = slot.shape[0] == 0
     for i in range(person.shape[0]):
         p = person[i]
-        if p < 0 or p >= index.shape[0]:
-            continue
-        u = index[p, 0]
-        if u < 0:
+        if by_person:
+            if p < 0 or p >= totals.shape[0]:
+                continue
+            r = p
+        else:
+            if p < 0 or p >= slot.shape[0]:
+                continue
+            r = slot[p]
+            if r < 0:
+                continue
+        first = exposure[r, 0]
+        if first == NOT_EXPOSED:
             continue
         after = period[i] == 2
-        delay = ts[i] - index[p, 1]
+        delay = ts[i] - first
         if after and delay < 0:
             continue
         for k in range(n_parts):
@@ -126,9 +128,9 @@ def accumulate(person, ts, period, masks, numbers, part_column, part_bit, part_p
                 if part_sums[k]:
                     v = x
             if not after:
-                pre[u, k] += v
+                totals[r, 1 + n_parts + k] += v
             elif part_window_us[k] < 0 or delay <= part_window_us[k]:
-                post[u, k] += v
+                totals[r, 1 + k] += v
 
 
 @njit(cache=True, nogil=True)

@@ -35,7 +35,7 @@ from yunying.experiments.definition import (
     SumMetric,
 )
 from yunying.experiments.exposure import Exposures, numbers
-from yunying.experiments.kernels import accumulate
+from yunying.experiments.kernels import NOT_EXPOSED, accumulate
 from yunying.experiments.periods import Periods
 from yunying.insights.base import QueryContext
 from yunying.insights.documents import ANY_EVENT, PropertyFilter
@@ -45,6 +45,9 @@ from yunying.store.properties import DECIMAL_NUMBER, property_string
 # Above this many users the read takes every metric event of the dates and drops the others in
 # the pass: a semi-join on millions of ids costs more than the rows it saves.
 SEMI_JOIN_MAX_USERS = 1_000_000
+# Totals are kept per person id (one random read per row instead of two) while the largest
+# person id is at most this many times the number of users; beyond, per user.
+BY_PERSON_MAX_SPREAD = 2
 PRE, DATES = 1, 2
 NAN = ibis.literal(float("nan"), "float64")  # "not a number here": columns stay free of nulls
 
@@ -137,8 +140,9 @@ def part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
         "person_id": table.person_id, "timestamp": table.timestamp,
         "period": ibis.ifelse(in_dates, ibis.literal(DATES, "int8"), ibis.literal(PRE, "int8")),
     }
-    for j in range(0, len(parts), MASK_BITS):
-        columns[f"m{j // MASK_BITS}"] = _mask(table, parts[j:j + MASK_BITS], ctx.engine)
+    masks = [f"m{j // MASK_BITS}" for j in range(0, len(parts), MASK_BITS)]
+    for j, name in enumerate(masks):
+        columns[name] = _mask(table, parts[j * MASK_BITS:(j + 1) * MASK_BITS], ctx.engine)
     props = properties_of(parts)
     for i, prop in enumerate(props):
         used = ibis.literal(False)
@@ -149,11 +153,11 @@ def part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
     rows = table.filter(*conditions).select(**columns)
     # The number from the looked-up text in a second projection: written as one expression,
     # DuckDB would run the JSON lookup twice (for the pattern test and for the cast).
-    rows = rows.select(*(c for c in rows.columns if c[0] != "n"),
+    rows = rows.select("person_id", "timestamp", "period", *masks,
                        **{f"n{i}": number_of(rows[f"n{i}"]) for i in range(len(props))})
     counted = ibis.literal(False)
-    for j in range(0, len(parts), MASK_BITS):
-        counted = counted | (rows[f"m{j // MASK_BITS}"] != 0)
+    for name in masks:
+        counted = counted | (rows[name] != 0)
     return rows.filter(counted)
 
 
@@ -164,10 +168,22 @@ def number_of(text: ir.StringValue) -> ir.FloatingValue:
 
 @dataclass(frozen=True)
 class PartValues:
-    """Per user (the index of ``Exposures``): each part's total after exposure and in the pre-period."""
+    """Each part's totals after exposure and in the pre-period, one entry per *row*: a row per
+    user (``rows`` None) or per person id (``rows[u]`` is user u's row; the other rows are no
+    included user's and must not be counted)."""
 
     post: dict[Part, np.ndarray]
     pre: dict[Part, np.ndarray]
+    rows: np.ndarray | None = None
+
+    def per_row(self, per_user: np.ndarray, fill: int) -> np.ndarray:
+        """A per-user array laid out by row (``fill`` in rows of no user)."""
+        if self.rows is None:
+            return per_user
+        size = next(iter(self.post.values())).shape[0] if self.post else 0
+        out = np.full(size, fill, per_user.dtype)
+        out[self.rows] = per_user
+        return out
 
 
 def _stack(columns: list[np.ndarray], rows: int, dtype: type) -> np.ndarray:
@@ -185,29 +201,37 @@ def persons_to_read(users: Exposures) -> np.ndarray | None:
 
 def read_part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
                    persons: np.ndarray | None = None) -> pa.Table:
+    """:func:`part_rows`, read."""
     return part_rows(ctx, parts, periods, persons).to_pyarrow()
 
 
 def part_values(ctx: QueryContext, parts: Sequence[Part], periods: Periods, users: Exposures) -> PartValues:
     """Read the parts' rows once and total them per user (excluded users stay 0)."""
     parts = list(dict.fromkeys(parts))
-    n_users = users.arm.size
-    post = np.zeros((n_users, len(parts)))
-    pre = np.zeros((n_users, len(parts)))
-    if parts and users.included.any():
+    n_users, k = users.arm.size, len(parts)
+    # Totals by person id when the person ids are not much more than the users (no lookup per
+    # row), else by user through users.slot; column 0 holds the first exposure (int64, a view).
+    by_person = users.slot.size <= BY_PERSON_MAX_SPREAD * n_users
+    rows_of_users = users.person if by_person else np.arange(n_users)
+    totals = np.zeros((users.slot.size if by_person else n_users, 1 + 2 * k))
+    exposure = totals.view(np.int64)
+    exposure[:, 0] = NOT_EXPOSED
+    included = users.included
+    exposure[rows_of_users[included], 0] = users.exposed_us[included]
+    if parts and included.any():
         rows = read_part_rows(ctx, parts, periods, persons_to_read(users))
         props = properties_of(parts)
-        index = users.person_index()
-        layout = (tuple(k // MASK_BITS for k in range(len(parts))),
-                  tuple(k % MASK_BITS for k in range(len(parts))),
+        layout = (tuple(i // MASK_BITS for i in range(k)), tuple(i % MASK_BITS for i in range(k)),
                   tuple(-1 if p.property is None else props.index(p.property) for p in parts),
                   tuple(p.aggregation == "sum" for p in parts),
                   tuple(-1 if p.window_seconds is None else p.window_seconds * 1_000_000 for p in parts))
+        slot = np.zeros(0, np.int64) if by_person else users.slot
         for batch in rows.to_batches():  # no copies: each batch's columns are read in place
-            masks = [numbers(batch.column(f"m{j}")) for j in range((len(parts) + MASK_BITS - 1) // MASK_BITS)]
+            masks = [numbers(batch.column(f"m{j}")) for j in range((k + MASK_BITS - 1) // MASK_BITS)]
             values = [numbers(batch.column(f"n{i}")) for i in range(len(props))]
             accumulate(numbers(batch.column("person_id")), numbers(batch.column("timestamp")),
                        numbers(batch.column("period")), _stack(masks, batch.num_rows, np.int64),
-                       _stack(values, batch.num_rows, np.float64), *layout, index, post, pre)
-    return PartValues({p: post[:, k] for k, p in enumerate(parts)},
-                      {p: pre[:, k] for k, p in enumerate(parts)})
+                       _stack(values, batch.num_rows, np.float64), *layout, slot, totals, exposure)
+    return PartValues({p: totals[:, 1 + i] for i, p in enumerate(parts)},
+                      {p: totals[:, 1 + k + i] for i, p in enumerate(parts)},
+                      rows_of_users if by_person else None)

@@ -69,7 +69,8 @@ def _groups(experiment: Experiment, values: PartValues, users: Exposures, group:
             names: list[str | None], caps: dict[str, float]) -> list[GroupData]:
     arms = len(experiment.variants)
     size = len(names) * arms
-    cells = Cells(np.where(users.included, group * arms + users.arm, size), len(names), arms)
+    cells = Cells(values.per_row(np.where(users.included, group * arms + users.arm, size), size),
+                  len(names), arms)
     counts = cells.counts()
     per_metric = {}
     for _, metric in experiment.metrics.all():
