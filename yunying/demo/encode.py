@@ -19,17 +19,21 @@ from yunying.demo.model import (
     CHANNELS,
     CITIES,
     EVENT_NAMES,
+    EXPERIMENT_PROPERTY,
+    EXPOSURE_EVENT,
     FUNNEL_EVENTS,
     PLATFORMS,
     SEARCH_TERMS,
     UTM_SOURCES,
+    VARIANT_PROPERTY,
 )
-from yunying.demo.strings import CHUNK_ROWS, Part, gather_join, hex_strings
+from yunying.demo.strings import CHUNK_ROWS, Part, distinct_ids, gather_join, hex_strings
 from yunying.store import schema
 
 _PAY = FUNNEL_EVENTS.index("pay")
 _VIEW_CATEGORY = EVENT_NAMES.index("view_category")
 _SEARCH = EVENT_NAMES.index("search")
+_EXPOSURE = EVENT_NAMES.index(EXPOSURE_EVENT)
 MAX_QUANTITY = 3
 UUID_DASHES = (8, 12, 16, 20)
 
@@ -45,12 +49,6 @@ def event_uuids(log: DemoLog) -> pa.ChunkedArray:
         raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
         chunks.append(hex_strings(raw, UUID_DASHES))
     return pa.chunked_array(chunks, pa.string())
-
-
-def distinct_ids(n_users: int) -> pa.StringArray:
-    """``u0000001`` … — the user number, 1-based, zero-padded to at least 7 digits."""
-    numbers = pc.cast(pa.array(np.arange(1, n_users + 1)), pa.string())
-    return pc.binary_join_element_wise("u", pc.utf8_lpad(numbers, 7, "0"), "")
 
 
 def _yuan(fen: np.ndarray) -> list[str]:
@@ -88,10 +86,16 @@ def _event_suffixes(log: DemoLog) -> tuple[list[str], np.ndarray]:
     ]
     category_part = [f',"category":"{name}"' for name, _, _ in CATEGORIES]
     search_part = [f',"keyword":"{term}"' for term in SEARCH_TERMS]
-    table = [""] + product_part + pay_part + category_part + search_part
+    experiment = log.config.model.experiment
+    exposure_part = [
+        f',"{EXPERIMENT_PROPERTY}":"{experiment.key}","{VARIANT_PROPERTY}":"{variant}"'
+        for variant, _ in experiment.variants
+    ]
+    table = [""] + product_part + pay_part + category_part + search_part + exposure_part
     base_pay = 1 + n_products
     base_category = base_pay + len(pay_part)
     base_search = base_category + len(category_part)
+    base_exposure = base_search + len(search_part)
 
     index = np.zeros(len(ev), dtype=np.int32)
     is_product = ev.product != NO_VALUE
@@ -103,6 +107,8 @@ def _event_suffixes(log: DemoLog) -> tuple[list[str], np.ndarray]:
     index[is_cat] = base_category + ev.category[is_cat].astype(np.int32)
     is_search = ev.code == _SEARCH
     index[is_search] = base_search + ev.search_term[is_search].astype(np.int32)
+    is_exposure = ev.code == _EXPOSURE
+    index[is_exposure] = base_exposure + log.users.variant[ev.user[is_exposure]].astype(np.int32)
     return table, index
 
 

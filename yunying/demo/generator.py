@@ -12,6 +12,12 @@ starting at a local hour drawn from the weekday or weekend profile. A session op
 ``app_open``, walks the funnel ``view_product → add_to_cart → checkout → pay`` with the
 channel's continuation probabilities (one product per session) and is padded with filler
 events. Events after the last local day are cut (not yet observed).
+
+Over the last days runs the A/B test of :class:`~yunying.demo.model.DemoExperiment`: a user
+active then gets one exposure event when their first session of the period opens, and in
+the treated arm every later checkout is paid with a higher chance. It reuses the random
+draws of the plain simulation (only a threshold moves), so the control arm and all days
+before the test are exactly the data a model without an experiment gives.
 """
 
 from __future__ import annotations
@@ -25,12 +31,16 @@ import numpy as np
 from yunying.demo.model import (
     CATEGORIES,
     DEFAULT_END_DATE,
+    EVENT_NAMES,
+    EXPOSURE_EVENT,
     FILLER_EVENTS,
     FUNNEL_EVENTS,
     SEARCH_TERMS,
     UTC_OFFSET_HOURS,
     DemoConfig,
 )
+from yunying.demo.strings import distinct_id_list
+from yunying.experiments.assignment import assign_many
 
 US_PER_SECOND = 1_000_000
 US_PER_HOUR = 3_600 * US_PER_SECOND
@@ -47,6 +57,7 @@ class DemoUsers:
     channel: np.ndarray  # int8, index into model.CHANNELS
     city: np.ndarray  # int8, index into model.CITIES
     platform: np.ndarray  # int8, index into model.PLATFORMS
+    variant: np.ndarray  # int8, index into model.experiment.variants (by the assignment hash)
 
 
 @dataclass(frozen=True)
@@ -128,7 +139,32 @@ def _make_users(rng: np.random.Generator, config: DemoConfig) -> DemoUsers:
         channel=pick(m.channel_shares),
         city=pick(m.city_shares),
         platform=pick(m.platform_shares),
+        variant=_variants(config),
     )
+
+
+def _variants(config: DemoConfig) -> np.ndarray:
+    """Each user's arm of the demo experiment, as any app would compute it from its user id."""
+    exp = config.model.experiment
+    keys = [key for key, _ in exp.variants]
+    arms = assign_many(exp.key, distinct_id_list(config.users), exp.variants)
+    return np.array([keys.index(a) for a in arms], dtype=np.int8)
+
+
+def experiment_start_day(config: DemoConfig) -> int:
+    """The first local day (index) of the demo experiment: it runs to the last day."""
+    return max(config.days - config.model.experiment.days, 0)
+
+
+def _exposure_sessions(
+    s_user: np.ndarray, s_start: np.ndarray, in_period: np.ndarray
+) -> np.ndarray:
+    """Each user's first session in the experiment's period (by start time)."""
+    candidates = np.flatnonzero(in_period)
+    order = candidates[np.lexsort((s_start[candidates], s_user[candidates]))]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = s_user[order][1:] != s_user[order][:-1]
+    return order[first]
 
 
 def _make_products(rng: np.random.Generator, config: DemoConfig) -> DemoProducts:
@@ -172,9 +208,12 @@ def _session_starts(
     return day * US_PER_DAY + hour * US_PER_HOUR + rng.integers(0, US_PER_HOUR, len(day))
 
 
-def _funnel_depth(rng: np.random.Generator, config: DemoConfig, channel: np.ndarray) -> np.ndarray:
-    """How many funnel steps (1 … 5) each session reaches."""
+def _funnel_depth(
+    rng: np.random.Generator, config: DemoConfig, channel: np.ndarray, treated: np.ndarray
+) -> np.ndarray:
+    """How many funnel steps (1 … 5) each session reaches (``treated``: the test's pay lift)."""
     probs = np.asarray(config.model.continuation)[channel]
+    probs[:, -1] *= np.where(treated, config.model.experiment.pay_lift, 1.0)
     passed = np.cumprod(rng.random(probs.shape) < probs, axis=1)
     return (1 + passed.sum(axis=1)).astype(np.int8)
 
@@ -191,7 +230,8 @@ def simulate(config: DemoConfig) -> DemoLog:
     s_user, s_day = np.repeat(s_user, repeat), np.repeat(s_day, repeat).astype(np.int64)
     n_sessions = len(s_user)
     s_start = _session_starts(rng, config, s_day)
-    depth = _funnel_depth(rng, config, users.channel[s_user])
+    in_period = s_day >= experiment_start_day(config)
+    depth = _funnel_depth(rng, config, users.channel[s_user], in_period & (users.variant[s_user] > 0))
     funnel_gap = (3 * US_PER_SECOND + rng.exponential(45 * US_PER_SECOND, (n_sessions, 4))).astype(
         np.int64
     )
@@ -225,11 +265,18 @@ def simulate(config: DemoConfig) -> DemoLog:
         len(FILLER_EVENTS), len(e_session), p=_normalised([w for _, w in FILLER_EVENTS])
     )
 
-    session = np.concatenate([f_session, e_session])
-    local_us = np.concatenate([f_time, e_time])
-    code = np.concatenate([f_step, e_code]).astype(np.int8)
-    filler_category = rng.choice(len(CATEGORIES), len(session), p=category_p)
-    filler_term = rng.integers(0, len(SEARCH_TERMS), len(session))
+    drawn = len(f_session) + len(e_session)
+    filler_category = rng.choice(len(CATEGORIES), drawn, p=category_p)
+    filler_term = rng.integers(0, len(SEARCH_TERMS), drawn)
+    # exposures: when the user's first session of the test period opens (a tie with its app_open)
+    x_session = _exposure_sessions(s_user, s_start, in_period).astype(np.int32)
+    session = np.concatenate([f_session, e_session, x_session])
+    local_us = np.concatenate([f_time, e_time, s_start[x_session]])
+    code = np.concatenate(
+        [f_step, e_code, np.full(len(x_session), EVENT_NAMES.index(EXPOSURE_EVENT))]
+    ).astype(np.int8)
+    filler_category = np.concatenate([filler_category, np.zeros(len(x_session), np.int64)])
+    filler_term = np.concatenate([filler_term, np.zeros(len(x_session), np.int64)])
 
     observed = local_us < config.days * US_PER_DAY
     order = np.flatnonzero(observed)[np.argsort(local_us[observed], kind="stable")]
@@ -237,7 +284,7 @@ def simulate(config: DemoConfig) -> DemoLog:
     filler_category, filler_term = filler_category[order], filler_term[order]
 
     is_product = (code >= 1) & (code < len(FUNNEL_EVENTS))
-    names = np.array(FUNNEL_EVENTS + tuple(n for n, _ in FILLER_EVENTS))
+    names = np.array(EVENT_NAMES)
     is_view_category = code == int(np.flatnonzero(names == "view_category")[0])
     is_search = code == int(np.flatnonzero(names == "search")[0])
     product = np.where(is_product, s_product[session], NO_VALUE).astype(np.int32)

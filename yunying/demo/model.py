@@ -32,7 +32,13 @@ FILLER_EVENTS: tuple[tuple[str, float], ...] = (
     ("view_order", 0.03),
     ("contact_support", 0.02),
 )
-EVENT_NAMES: tuple[str, ...] = FUNNEL_EVENTS + tuple(name for name, _ in FILLER_EVENTS)
+# The experiment's exposure, as PostHog's SDKs report a feature flag's variant to the user.
+EXPOSURE_EVENT = "$feature_flag_called"
+EXPERIMENT_PROPERTY = "$feature_flag"
+VARIANT_PROPERTY = "$feature_flag_response"
+EVENT_NAMES: tuple[str, ...] = (
+    FUNNEL_EVENTS + tuple(name for name, _ in FILLER_EVENTS) + (EXPOSURE_EVENT,)
+)
 
 CHANNELS: tuple[str, ...] = ("百度", "微信", "抖音", "小红书", "广点通", "organic", "referral")
 # utm_source as the app's links carry it; organic traffic has none (the key is absent).
@@ -68,6 +74,31 @@ SEARCH_TERMS: tuple[str, ...] = (
     "连衣裙", "口红", "蓝牙耳机", "零食", "收纳盒", "纸尿裤", "跑步鞋", "防晒霜", "手机壳",
     "咖啡", "T恤", "面膜", "充电宝", "坚果", "四件套", "奶粉", "瑜伽垫", "卫衣",
 )
+
+
+@dataclass(frozen=True)
+class DemoExperiment:
+    """An A/B test of the checkout page over the last ``days`` local days of the data.
+
+    Every user active in those days is assigned by the documented hash of (``key``, their
+    distinct_id) and sees the flag once, when their first session in the period opens. From
+    then on, in the ``test`` arm, the chance that a checkout is paid is the channel's
+    ``checkout → pay`` continuation times ``pay_lift`` (the true effect on the ratio
+    ``pay / checkout``); nothing else differs, so e.g. ``share`` counts have no effect.
+    """
+
+    key: str = "checkout_redesign"
+    name: str = "结算页改版 Checkout redesign"
+    variants: tuple[tuple[str, float], ...] = (("control", 0.5), ("test", 0.5))
+    days: int = 28
+    pay_lift: float = 1.10
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "name": self.name, "days": self.days,
+            "variants": [{"key": k, "weight": w} for k, w in self.variants],
+            "true_relative_lift": {"pay / checkout": round(self.pay_lift - 1, 12), "share": 0.0},
+        }
 
 
 @dataclass(frozen=True)
@@ -112,6 +143,7 @@ class DemoModel:
     products_per_category: int = 60
     city_shares: tuple[float, ...] = field(default=tuple(w for _, w in CITIES))
     platform_shares: tuple[float, ...] = field(default=tuple(p[3] for p in PLATFORMS))
+    experiment: DemoExperiment = field(default_factory=DemoExperiment)
 
     def to_json(self) -> dict[str, Any]:
         """Parameters as a JSON object, keyed by names rather than positions."""
@@ -130,6 +162,7 @@ class DemoModel:
             for os_, dev, br, w in PLATFORMS
         ]
         raw["utm_source"] = dict(zip(CHANNELS, UTM_SOURCES, strict=True))
+        raw["experiment"] = self.experiment.to_json()
         return raw
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 CHUNK_ROWS = 1 << 18
@@ -106,3 +107,14 @@ def hex_strings(raw: np.ndarray, dashes: tuple[int, ...] = ()) -> pa.StringArray
     return pa.StringArray.from_buffers(
         n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(out)
     )
+
+
+def distinct_ids(n_users: int) -> pa.StringArray:
+    """``u0000001`` … — the user number, 1-based, zero-padded to at least 7 digits."""
+    numbers = pc.cast(pa.array(np.arange(1, n_users + 1)), pa.string())
+    return pc.binary_join_element_wise("u", pc.utf8_lpad(numbers, 7, "0"), "")
+
+
+def distinct_id_list(n_users: int) -> list[str]:
+    """:func:`distinct_ids` as Python strings (user ``i`` is item ``i``)."""
+    return distinct_ids(n_users).to_pylist()

@@ -8,7 +8,9 @@ range (``date_from`` = first local day, ``date_to`` = last local day, Asia/Shang
 * funnel step counts (users with level ≥ k, window 7 days) overall and per channel;
 * retention (start ``app_open``, return any event) by day (7 periods) and by Monday week
   (8 periods), every cohort;
-* the model's parameters, to compare rates with (within sampling error).
+* the model's parameters, to compare rates with (within sampling error);
+* the demo experiment: its dates, exposed users per arm, checkouts and pays after exposure
+  per arm, and the checkouts it treated per channel (the funnel's expected rates move).
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from yunying.demo.generator import US_PER_DAY, DemoLog
-from yunying.demo.model import CHANNELS, EVENT_NAMES, FUNNEL_EVENTS, TIMEZONE
+from yunying.demo.generator import US_PER_DAY, DemoLog, experiment_start_day
+from yunying.demo.model import CHANNELS, EVENT_NAMES, EXPOSURE_EVENT, FUNNEL_EVENTS, TIMEZONE
 
 FUNNEL_WINDOW = "7d"
 FUNNEL_WINDOW_US = 7 * US_PER_DAY
 DAILY_RETENTION_PERIODS = 7
 WEEKLY_RETENTION_PERIODS = 8
 _PAY = EVENT_NAMES.index("pay")
+_CHECKOUT = EVENT_NAMES.index("checkout")
+_OPEN = EVENT_NAMES.index("app_open")
+_EXPOSURE = EVENT_NAMES.index(EXPOSURE_EVENT)
 
 
 def funnel_levels(
@@ -98,6 +103,49 @@ def _labelled(rows: list[dict[str, Any]], first: dt.date, step_days: int) -> lis
     ]
 
 
+def experiment_truth(log: DemoLog) -> dict[str, Any]:
+    """The demo experiment as generated: who was exposed, and what happened after exposure.
+
+    ``after_exposure`` counts a user's events at or after their exposure (its timestamp
+    included); a checkout is *treated* when its session opened at or after the exposure of a
+    user in a non-control arm (the generator's rule), counted per channel.
+    """
+    cfg, ev, users = log.config, log.events, log.users
+    exp = cfg.model.experiment
+    n_users = len(users.signup_day)
+    never = np.iinfo(np.int64).max
+    exposed_at = np.full(n_users, never, dtype=np.int64)
+    is_exposure = ev.code == _EXPOSURE
+    np.minimum.at(exposed_at, ev.user[is_exposure], ev.timestamp_us[is_exposure])
+    session_start = np.full(log.session_count, never, dtype=np.int64)
+    is_open = ev.code == _OPEN
+    np.minimum.at(session_start, ev.session[is_open], ev.timestamp_us[is_open])
+
+    exposed = exposed_at != never
+    after = ev.timestamp_us >= exposed_at[ev.user]
+    arms = len(exp.variants)
+    is_checkout = ev.code == _CHECKOUT
+    treated = is_checkout & (users.variant[ev.user] > 0) & (session_start[ev.session] >= exposed_at[ev.user])
+
+    def per_arm(mask: np.ndarray) -> list[int]:
+        return np.bincount(users.variant[ev.user[mask & after]], minlength=arms).tolist()
+
+    start = cfg.start_date + dt.timedelta(days=experiment_start_day(cfg))
+    return {
+        **exp.to_json(),
+        "date_from": start.isoformat(),
+        "date_to": cfg.end_date.isoformat(),
+        "exposed_users": np.bincount(users.variant[exposed], minlength=arms).tolist(),
+        "checkouts_after_exposure": per_arm(is_checkout),
+        "pays_after_exposure": per_arm(ev.code == _PAY),
+        "treated_checkouts_by_channel": dict(zip(
+            CHANNELS,
+            np.bincount(users.channel[ev.user[treated]], minlength=len(CHANNELS)).tolist(),
+            strict=True,
+        )),
+    }
+
+
 def ground_truth(log: DemoLog) -> dict[str, Any]:
     """All ground-truth numbers and parameters of ``log`` as a JSON-ready dict."""
     cfg, ev, users = log.config, log.events, log.users
@@ -150,6 +198,7 @@ def ground_truth(log: DemoLog) -> dict[str, Any]:
                 ch: step_events[i].tolist() for i, ch in enumerate(CHANNELS)
             },
         },
+        "experiment": experiment_truth(log),
         "retention_daily": {
             "start_event": "app_open", "return_event": "$any", "period": "day",
             "periods": DAILY_RETENTION_PERIODS,
