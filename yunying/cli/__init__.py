@@ -34,6 +34,7 @@ def _main(
 
 
 # Sub-commands register themselves on ``app`` when imported.
+from yunying.cli import abtest as _abtest  # noqa: E402,F401
 from yunying.cli import account as _account  # noqa: E402,F401
 from yunying.cli import common as _common  # noqa: E402,F401
 from yunying.cli import demo as _demo  # noqa: E402,F401

@@ -17,6 +17,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("nav.dashboards", "/dashboards", "viewer"),
     ("nav.events", "/events", "viewer"),
     ("nav.users", "/users", "viewer"),
+    ("nav.experiments", "/experiments", "viewer"),
+    ("nav.abtest", "/abtest", "viewer"),
     ("nav.sql", "/sql", "analyst"),
     ("nav.data", "/data", "analyst"),
     ("nav.settings", "/settings", "admin"),

@@ -13,9 +13,18 @@
       });
     });
   }
+  // <select data-shows="name"> shows the elements of its form whose data-for is the chosen value
+  // (other data-for elements of that form are hidden).
+  function showChosen(select) {
+    select.form.querySelectorAll("[data-for]").forEach(function (el) {
+      el.style.display = el.getAttribute("data-for") === select.value ? "" : "none";
+    });
+  }
+  document.querySelectorAll("select[data-shows]").forEach(showChosen);
   document.addEventListener("change", function (event) {
     var el = event.target;
     if (el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) el.form.submit();
+    if (el.hasAttribute && el.hasAttribute("data-shows") && el.form) showChosen(el);
   });
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
