@@ -477,12 +477,6 @@ def _report(label: str, case: Any, problems: list[str]) -> str:
 # Disagreements found and reported, not yet settled: strict, so a fix makes them fail as XPASS and
 # the entry is then removed.
 OPEN_DISAGREEMENTS = {
-    f"quantile-ties-500-{method}-{difference}": (
-        "a quantile whose rank interval collapsed (lower == upper) with 100 <= n < 1,000 units: gbstats "
-        "refuses it (ZERO_VARIANCE: its 1e-5 variance floor starts at 1,000 units for that check), "
-        "yunying floors the variance from 100 units on and computes")
-    for method in ("frequentist", "sequential", "bayesian") for difference in ("relative", "absolute")
-} | {
     "zero-weight-arm-empty": (
         "an arm of weight 0: gbstats leaves it out of the chi-square sum but still counts it in the "
         "degrees of freedom (k - 1 over all arms); yunying leaves it out of both"),
