@@ -32,21 +32,44 @@ def lift_figure(rows: Sequence[LiftRow], labels: ChartLabels, *, relative: bool,
     names = [_plain(r.label) for r in drawn]
     number = ".2%" if relative else ",.4~g"
     trace = {
-        "type": "scatter", "mode": "markers", "name": "",
-        "x": [r.estimate for r in drawn], "y": names,
-        "error_x": {"type": "data", "symmetric": False, "thickness": 6, "width": 0,
-                    "array": [r.upper - r.estimate for r in drawn],
-                    "arrayminus": [r.estimate - r.lower for r in drawn],
-                    "color": "rgba(107, 122, 143, 0.35)"},
-        "marker": {"size": 12, "color": [VERDICT_COLOURS.get(r.verdict, VERDICT_COLOURS["error"]) for r in drawn]},
+        "type": "scatter",
+        "mode": "markers",
+        "name": "",
+        "x": [r.estimate for r in drawn],
+        "y": names,
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "thickness": 6,
+            "width": 0,
+            "array": [r.upper - r.estimate for r in drawn],
+            "arrayminus": [r.estimate - r.lower for r in drawn],
+            "color": "rgba(107, 122, 143, 0.35)",
+        },
+        "marker": {
+            "size": 12,
+            "color": [VERDICT_COLOURS.get(r.verdict, VERDICT_COLOURS["error"]) for r in drawn],
+        },
         "customdata": [[r.lower, r.upper] for r in drawn],
-        "hovertemplate": f"%{{x:{number}}} [%{{customdata[0]:{number}}}, %{{customdata[1]:{number}}}]<extra></extra>",
+        "hovertemplate": (
+            f"%{{x:{number}}} [%{{customdata[0]:{number}}}, %{{customdata[1]:{number}}}]<extra></extra>"
+        ),
     }
     height = 90 + ROW_HEIGHT_PX * max(len(drawn), 1)
-    return {"data": [trace], "layout": layout(
-        labels, height=height, showlegend=False,
-        margin={"l": 24, "r": 24, "t": 16, "b": 48},
-        xaxis=_axis(axis_title, tickformat=".0%" if relative else ",~g", zeroline=True,
-                    zerolinecolor="#6b7a8f", zerolinewidth=2),
-        yaxis={"automargin": True, "autorange": "reversed", "gridcolor": GRID},
-    )}
+    return {
+        "data": [trace],
+        "layout": layout(
+            labels,
+            height=height,
+            showlegend=False,
+            margin={"l": 24, "r": 24, "t": 16, "b": 48},
+            xaxis=_axis(
+                axis_title,
+                tickformat=".0%" if relative else ",~g",
+                zeroline=True,
+                zerolinecolor="#6b7a8f",
+                zerolinewidth=2,
+            ),
+            yaxis={"automargin": True, "autorange": "reversed", "gridcolor": GRID},
+        ),
+    }

@@ -46,7 +46,11 @@ def more_units_needed(n_per_arm: float, estimate: float, stddev: float, alpha: f
 
 
 def verdict(comparison: dict[str, Any], *, alpha: float, n_per_arm: float, inverse: bool = False) -> Verdict:
-    """The verdict of one comparison (a dict with the A/B contract's fields, plus ``stddev``)."""
+    """The verdict of one comparison (a dict with the A/B contract's fields, plus ``stddev``).
+
+    An experiment's analysis decides significance itself (corrected p-values, its users-needed
+    convention): :func:`experiment_verdict` turns its decision into a verdict instead.
+    """
     if comparison.get("error"):
         return Verdict("error", error=comparison["error"])
     estimate = comparison["estimate"]
@@ -61,4 +65,19 @@ def verdict(comparison: dict[str, Any], *, alpha: float, n_per_arm: float, inver
         return Verdict("better" if good else "worse")
     stddev = comparison.get("stddev")
     more = more_units_needed(n_per_arm, estimate, stddev, alpha) if stddev is not None else None
+    return Verdict("inconclusive", more_per_arm=more)
+
+
+def experiment_verdict(comparison: dict[str, Any], *, alpha: float, n_per_arm: float) -> Verdict:
+    """The verdict of a comparison of ``yunying.experiments.analyze``: its ``significant`` and
+    ``direction`` decide (so a corrected p-value counts); the users still needed are the
+    analysis's ``additional_users_per_arm`` where it has them (conversion, count, sum), else
+    :func:`more_units_needed` from the estimate's standard error."""
+    if comparison.get("error"):
+        return Verdict("error", error=comparison["error"])
+    if comparison["significant"]:
+        return Verdict("better" if comparison["direction"] == "better" else "worse")
+    more = comparison.get("additional_users_per_arm")
+    if more is None and comparison.get("stddev") is not None and comparison.get("estimate") is not None:
+        more = more_units_needed(n_per_arm, comparison["estimate"], comparison["stddev"], alpha)
     return Verdict("inconclusive", more_per_arm=more)

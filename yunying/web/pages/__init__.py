@@ -12,7 +12,8 @@ from starlette.routing import Route
 from yunying.web.pages.auth import auth_routes
 from yunying.web.pages.framework import page_routes
 
-_SUPPORT = {"auth", "common", "comparisons", "framework"}  # modules that declare no pages
+# modules that declare no pages
+_SUPPORT = {"auth", "common", "comparisons", "experiment_results", "framework"}
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in _SUPPORT:
         importlib.import_module(f"{__name__}.{_module}")

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from yunying.reports.lift_chart import LiftRow
-from yunying.reports.verdict import verdict
+from yunying.reports.verdict import Verdict, verdict
 
 
 def effect_text(t: Any, value: float | None, *, relative: bool, proportion: bool) -> str:
@@ -39,9 +39,12 @@ def _digits(value: float) -> int:
 
 
 def present(t: Any, comparison: dict[str, Any], *, metric_name: str, alpha: float, n_per_arm: float,
-            relative: bool, proportion: bool, inverse: bool = False) -> dict[str, Any]:
-    """Display strings and the verdict of one comparison (``comparison`` is left unchanged)."""
-    decided = verdict(comparison, alpha=alpha, n_per_arm=n_per_arm, inverse=inverse)
+            relative: bool, proportion: bool, inverse: bool = False,
+            decided: Verdict | None = None) -> dict[str, Any]:
+    """Display strings and the verdict of one comparison (``comparison`` is left unchanged);
+    ``decided``: a verdict reached elsewhere (an experiment's analysis), else it is computed."""
+    if decided is None:
+        decided = verdict(comparison, alpha=alpha, n_per_arm=n_per_arm, inverse=inverse)
     ci = comparison.get("ci") or [None, None]
 
     def eff(v: float | None) -> str:
@@ -50,7 +53,8 @@ def present(t: Any, comparison: dict[str, Any], *, metric_name: str, alpha: floa
     values = {
         "arm": comparison["arm"], "baseline": comparison["baseline"], "metric": metric_name,
         "effect": eff(comparison.get("estimate")),
-        "effect_abs": eff(abs(comparison["estimate"])) if comparison.get("estimate") is not None else "–",
+        "effect_abs": "–" if comparison.get("estimate") is None
+        else eff(abs(comparison["estimate"])).lstrip("+±"),
         "direction": t("ab.lower") if (comparison.get("estimate") or 0) < 0 else t("ab.higher"),
         "lo": eff(ci[0]), "hi": eff(ci[1]), "level": t.percent(1 - alpha, 0),
         "ctw": t.percent(comparison.get("chance_to_win"), 1),

@@ -1,0 +1,202 @@
+"""Experiments (A/B 实验): the list, one experiment's results, starting and stopping it.
+
+``/p/<project>/experiments`` lists the project's experiments (by status); an experiment's page
+``/p/<project>/experiments/<key>`` runs its analysis (``yunying.experiments.analyze`` on a read
+cursor, time-limited) and shows per metric the arms' levels, each variant's lift with its
+interval and a verdict sentence, one lift chart, the SRM warning, failed guardrails, and with
+``?breakdown=<property>`` the same per group. Its JSON twin carries the analysis result itself
+(``analysis``, docs/experiments.md) beside what the page shows.
+
+An analysis is cached per (project, definition, breakdown) until the project's data changes
+(or, while events keep arriving, for ``result_max_age_seconds``), as insight results are.
+Analysts start, stop (recording the decision), restart and delete; viewers read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+import orjson
+
+from yunying import settings
+from yunying.experiments import (
+    Conflict,
+    Experiment,
+    NotFound,
+    StoredExperiment,
+    analyze,
+    delete_experiment,
+    get_experiment,
+    list_experiments,
+    set_status,
+)
+from yunying.experiments.definition import STATUSES
+from yunying.experiments.registry import TRANSITIONS
+from yunying.insights.base import QueryContext
+from yunying.store import Project
+from yunying.web.errors import ApiError
+from yunying.web.pages.common import project_data_end
+from yunying.web.pages.experiment_results import present_result
+from yunying.web.pages.framework import PageContext, Redirect, action, page
+
+CACHE_ENTRIES = 64
+BREAKDOWN_MAX = 400
+_cache: OrderedDict[tuple[int, bytes, str | None], tuple[int, float, dict[str, Any]]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _can_edit(pc: PageContext) -> bool:
+    return pc.project is not None and pc.viewer.can(pc.project, "analyst")
+
+
+def stored(pc: PageContext, key: str) -> StoredExperiment:
+    assert pc.project is not None
+    try:
+        return get_experiment(pc.state.meta, pc.project.project_id, key)
+    except NotFound:
+        raise ApiError(404, "not_found", pc.t("exp.error.not_found", key=key)) from None
+
+
+def experiment_path(key: str) -> str:
+    return f"/experiments/{key}"
+
+
+# ----------------------------------------------------------------------------- the list
+def _summary(pc: PageContext, item: StoredExperiment) -> dict[str, Any]:
+    e = item.experiment
+    primary = e.metrics.primary[0]
+    return {
+        "key": e.key,
+        "name": e.name,
+        "status": e.status,
+        "url": pc.url(experiment_path(e.key)),
+        "start": e.start.isoformat(),
+        "end": e.end.isoformat() if e.end else None,
+        "variants": [v.label for v in e.variants],
+        "primary": primary.label,
+        "assignment": e.assignment.kind,
+        "method": e.analysis.method,
+        "decision": e.decision.model_dump(mode="json") if e.decision else None,
+        "updated_at": item.updated_at.isoformat(),
+    }
+
+
+@page("/p/{project}/experiments", "experiments_list.html")
+def experiments_list(pc: PageContext) -> dict[str, Any]:
+    assert pc.project is not None
+    status = pc.params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ApiError(400, "bad_status", pc.t("exp.error.status", statuses=", ".join(STATUSES)), "status")
+    items = [_summary(pc, s) for s in list_experiments(pc.state.meta, pc.project.project_id, status)]  # type: ignore[arg-type]
+    return {
+        "experiments": items,
+        "status": status,
+        "statuses": STATUSES,
+        "can_edit": _can_edit(pc),
+        "new_url": pc.url("/experiment-editor"),
+    }
+
+
+# ----------------------------------------------------------------------------- the analysis
+def _analysis(pc: PageContext, experiment: Experiment, breakdown: str | None) -> dict[str, Any]:
+    """The analysis result (JSON), cached until the project's data changes."""
+    project: Project = pc.project  # type: ignore[assignment]
+    key = (project.project_id, orjson.dumps(experiment.to_json(), option=orjson.OPT_SORT_KEYS), breakdown)
+    version = pc.state.stats.data_version(project.project_id)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and (hit[0] == version or now - hit[1] < settings.get("result_max_age_seconds")):
+            _cache.move_to_end(key)
+            return hit[2]
+    end = project_data_end(pc.state, project)
+    result = pc.state.reads.call(
+        lambda reader: analyze(
+            QueryContext(reader, project), experiment, breakdown=breakdown, end=end
+        ).to_json()
+    )
+    with _cache_lock:
+        _cache[key] = (version, now, result)
+        while len(_cache) > CACHE_ENTRIES:
+            _cache.popitem(last=False)
+    return result
+
+
+def _breakdown(pc: PageContext) -> str | None:
+    value = (pc.params.get("breakdown") or "").strip()
+    if len(value) > BREAKDOWN_MAX:
+        raise ApiError(400, "bad_breakdown", pc.t("exp.error.breakdown", max=BREAKDOWN_MAX), "breakdown")
+    return value or None
+
+
+@page("/p/{project}/experiments/{key}", "experiment.html")
+def experiment_page(pc: PageContext) -> dict[str, Any]:
+    item = stored(pc, pc.request.path_params["key"])
+    e = item.experiment
+    breakdown = _breakdown(pc)
+    result = _analysis(pc, e, breakdown)
+    shown = present_result(pc.t, result)
+    transitions = TRANSITIONS.get(e.status, ()) if _can_edit(pc) else ()
+    return {
+        "experiment": e.to_json(),
+        "summary": _summary(pc, item),
+        "analysis": result,
+        "shown": shown,
+        "breakdown": breakdown,
+        "can_edit": _can_edit(pc),
+        "transitions": list(transitions),
+        "status_url": pc.url(experiment_path(e.key) + "/status"),
+        "delete_url": pc.url(experiment_path(e.key) + "/delete"),
+        "edit_url": pc.url("/experiment-editor", key=e.key),
+        "list_url": pc.url("/experiments"),
+        "json_url": "/api/v1" + pc.url(experiment_path(e.key), breakdown=breakdown),
+    }
+
+
+# ----------------------------------------------------------------------------- actions
+def _decided_by(pc: PageContext) -> str | None:
+    return pc.viewer.session.account.login if pc.viewer.session else None
+
+
+@action("/p/{project}/experiments/{key}/status")
+def change_status(pc: PageContext) -> Redirect:
+    """Start (``running``), stop (``stopped`` with ``decision_variant`` — empty: none shipped —
+    and ``decision_note``) or restart an experiment."""
+    assert pc.project is not None
+    item = stored(pc, pc.request.path_params["key"])
+    status = str(pc.form.get("status", ""))
+    if status not in STATUSES:
+        raise ApiError(400, "bad_status", pc.t("exp.error.status", statuses=", ".join(STATUSES)), "status")
+    decision = None
+    if status == "stopped":
+        variant = str(pc.form.get("decision_variant") or "") or None
+        decision = {
+            "variant": variant,
+            "note": str(pc.form.get("decision_note") or ""),
+            "decided_by": _decided_by(pc),
+        }
+    try:
+        changed = set_status(pc.state.meta, pc.project.project_id, item.experiment.key, status, decision)  # type: ignore[arg-type]
+    except Conflict as exc:
+        raise ApiError(409, "conflict", str(exc), "status") from None
+    url = pc.url(experiment_path(item.experiment.key))
+    return Redirect(
+        url,
+        {
+            "ok": True,
+            "status": changed.experiment.status,
+            "url": url,
+            "decision": changed.experiment.to_json()["decision"],
+        },
+    )
+
+
+@action("/p/{project}/experiments/{key}/delete")
+def delete(pc: PageContext) -> Redirect:
+    assert pc.project is not None
+    item = stored(pc, pc.request.path_params["key"])
+    delete_experiment(pc.state.meta, pc.project.project_id, item.experiment.key)
+    return Redirect(pc.url("/experiments"), {"ok": True, "deleted": item.experiment.key})
