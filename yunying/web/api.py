@@ -1,4 +1,5 @@
-"""The JSON API: queries, ingestion stats, health. Secret key in ``Authorization: Bearer``."""
+"""The JSON API: queries, ingestion stats, health (secret key in ``Authorization: Bearer``), and
+the experiment variants of a user (the public ingestion key, as apps hold it)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from yunying import __version__, settings
+from yunying.experiments import variants_for
+from yunying.ingest.batch import MessageError, text_id
+from yunying.ingest.formats.body import bearer
 from yunying.insights import InsightError, Result, run_query
 from yunying.store import Project, Store
+from yunying.web.capture import read_body
 from yunying.web.errors import ApiError, error_response, json_response
 
 T = TypeVar("T")
 RESULT_CACHE_ENTRIES = 512
+VARIANTS_BODY_BYTES = 64 * 1024  # {"distinct_id": …} needs a few hundred
 
 
 class ReadPool:
@@ -128,11 +134,66 @@ def api_routes(state) -> list[Route]:
     async def health(request: Request) -> Response:
         return json_response(200, {"status": "ok", "version": __version__})
 
+    async def experiment_variants(request: Request) -> Response:
+        """``{"distinct_id", "variants": {experiment key: variant key}}`` for every running
+        hash-assigned experiment of the key's project."""
+        try:
+            key = bearer(request.headers)
+            if request.method == "POST":
+                project = _ingest_project(state, key) if key else None  # a wrong key: 401 before the body
+                body = _json_object(await read_body(request, VARIANTS_BODY_BYTES))
+                project = project or _ingest_project(state, body.get("api_key"))
+                raw = body.get("distinct_id")
+            else:
+                project = _ingest_project(state, key)
+                raw = request.query_params.get("distinct_id")
+            distinct_id = _distinct_id(raw)
+            variants = await asyncio.to_thread(variants_for, state.meta, project.project_id, distinct_id)
+            return json_response(200, {"distinct_id": distinct_id, "variants": variants})
+        except ApiError as exc:
+            return error_response(exc)
+
     return [
         Route("/api/v1/query", query, methods=["POST"]),
         Route("/api/v1/ingest/stats", ingest_stats, methods=["GET"]),
         Route("/api/v1/health", health, methods=["GET"]),
+        Route("/api/v1/experiments/variants", experiment_variants, methods=["GET", "POST"]),
     ]
+
+
+def _ingest_project(state, key: Any) -> Project:
+    """The project whose ingestion (or secret) key ``key`` is; 401 otherwise."""
+    if not key:
+        raise ApiError(401, "missing_key",
+                       "send the project's ingestion key as 'Authorization: Bearer <key>' "
+                       "(yunying project list shows it)")
+    project = state.keys.project(key, "ingest") if isinstance(key, str) else None
+    if project is None:
+        raise ApiError(401, "invalid_key", "the key is not an ingestion key of this server "
+                       "(yunying project list shows each project's ingestion key)")
+    return project
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "bad_request", 'the body must be a JSON object: {"distinct_id": "<user id>"}')
+    return value
+
+
+def _distinct_id(value: Any) -> str:
+    """The user id as ingestion stores it (a string or an integer, stripped, 1-200 characters)."""
+    if value is None:
+        raise ApiError(400, "bad_request", "distinct_id is missing: send ?distinct_id=<the user's id> "
+                       '(POST: {"distinct_id": "<the user\'s id>"})', "distinct_id")
+    try:
+        return text_id(value, "distinct_id")
+    except MessageError as exc:
+        raise ApiError(400, "bad_request", f"{exc}; send the id the app sends its events with",
+                       "distinct_id") from None
 
 
 def _reject_reasons(store: Store, project: Project) -> list[dict[str, Any]]:
