@@ -9,6 +9,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from yunying.cli import app
 from yunying.cli.common import fail
@@ -25,8 +26,9 @@ def abtest_command(
         help="The test as JSON: inline, @file.json, or - for stdin. The first arm is the baseline; "
              "each arm gives n (units), sum and sum_squares of the per-unit values (for a "
              "proportion, sum = conversions). metric: proportion | mean | ratio; method: "
-             "frequentist | sequential | bayesian; difference: relative | absolute. "
-             f"Example: '{EXAMPLE}'")],
+             "frequentist | sequential | bayesian; difference: relative | absolute. Optional: alpha, "
+             "inverse, prior, correction, and per arm weight (the planned share, for the sample-ratio "
+             f"check); all fields in docs/statistics.md. Example: '{EXAMPLE}'")],
     pretty: Annotated[bool, typer.Option(help="Indent the JSON output.")] = True,
 ) -> None:
     """Compare arms from their sufficient statistics and print lift, interval, p-value or chance to win.
@@ -36,10 +38,18 @@ def abtest_command(
     """
     from yunying.stats.abtest import AbtestError, run_document
 
-    doc = read_document(document)
+    try:
+        doc = read_document(document)
+    except UnicodeDecodeError:
+        fail(f"the document file {escape(document[1:])} is not UTF-8 text: save it as UTF-8 and try again")
     try:
         result = run_document(doc)
     except AbtestError as exc:
-        where = f" (field {exc.field})" if getattr(exc, "field", None) else ""
-        fail(f"bad A/B document{where} — {exc}. See 'yunying abtest --help' for the fields.")
+        if exc.field is None:
+            what = 'the document must be a JSON object with "metric" and "arms"'
+        else:
+            joint = " " if exc.message.startswith("must") else ": "
+            what = f"{exc.field}{joint}{exc.message}; fix that field and run again"
+        fail(f"bad A/B document: {escape(what)}. The fields are listed in 'yunying abtest --help' "
+             'and in docs/statistics.md ("A/B calculator").')
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2 if pretty else None))
