@@ -56,9 +56,10 @@ test-crash: install ## kill -9 the server under load, restart: every acknowledge
 lint: install ## ruff
 	.venv/bin/ruff check yunying tests bench
 
-bench: install ## DuckDB (yunying) vs ClickHouse (chdb) at 1M and 10M events; workbench pages at 2M
+bench: install ## DuckDB (yunying) vs ClickHouse (chdb) at 1M and 10M events; workbench pages at 2M; an experiment at 10M users
 	$(PY) -m bench.run --events 1000000 10000000
 	$(PY) -m bench.pages
+	$(PY) -m bench.experiments
 
 bench-ingest: install ## capture throughput, latency and memory of yunying serve (PostHog format, loopback)
 	$(PY) -m bench.ingest
