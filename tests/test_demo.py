@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,7 +37,16 @@ from yunying.demo import (
     read_truth,
     write_demo_parquet,
 )
-from yunying.demo.model import CHANNELS, FUNNEL_EVENTS
+from yunying.demo.build import write_truth
+from yunying.demo.model import (
+    CHANNELS,
+    EXPERIMENT_PROPERTY,
+    EXPOSURE_EVENT,
+    FUNNEL_EVENTS,
+    GENERATOR_VERSION,
+    VARIANT_PROPERTY,
+)
+from yunying.experiments.assignment import variant_index
 from yunying.insights import run_query
 from yunying.insights.funnel import FunnelBreakdownResult, FunnelResult, FunnelStepResult
 from yunying.insights.retention import RetentionCohort, RetentionResult
@@ -229,6 +238,44 @@ def test_truth_equals_brute_force(demo: DemoData, rows: list[dict[str, Any]]) ->
         assert truth[key]["cohorts"] == expected, key
 
 
+def test_experiment_truth_equals_brute_force(demo: DemoData, rows: list[dict[str, Any]]) -> None:
+    truth, experiment = demo.truth["experiment"], CONFIG.model.experiment
+    keys, weights = [k for k, _ in experiment.variants], [w for _, w in experiment.variants]
+    first_day = dt.date.fromisoformat(truth["date_from"])
+    assert (CONFIG.end_date - first_day).days + 1 == experiment.days
+    assert truth["date_to"] == CONFIG.end_date.isoformat()
+    exposure: dict[str, tuple[dt.datetime, str]] = {}
+    first_open: dict[str, dt.datetime] = {}
+    for r in rows:
+        if r["event"] == EXPOSURE_EVENT:
+            assert r["props"][EXPERIMENT_PROPERTY] == experiment.key
+            assert r["distinct_id"] not in exposure  # once per user
+            exposure[r["distinct_id"]] = (r["timestamp"], r["props"][VARIANT_PROPERTY])
+        elif r["event"] == "app_open" and r["local_date"] >= first_day:
+            first_open.setdefault(r["distinct_id"], r["timestamp"])
+    # everyone who opens the app in the test's dates sees the flag once, as that first session opens
+    assert {user: t for user, (t, _) in exposure.items()} == first_open
+    for user, (_, variant) in exposure.items():  # the documented hash of the distinct_id
+        assert variant == keys[variant_index(experiment.key, user, weights)]
+    arms = Counter(variant for _, variant in exposure.values())
+    assert truth["exposed_users"] == [arms[k] for k in keys]
+
+    after: dict[str, Counter[str]] = defaultdict(Counter)
+    paid: set[str] = set()
+    for r in rows:
+        seen = exposure.get(r["distinct_id"])
+        if seen is not None and r["timestamp"] >= seen[0]:
+            after[r["event"]][seen[1]] += 1
+            if r["event"] == "pay":
+                paid.add(r["distinct_id"])
+    payers = Counter(exposure[user][1] for user in paid)
+    assert truth["checkouts_after_exposure"] == [after["checkout"][k] for k in keys]
+    assert truth["pays_after_exposure"] == [after["pay"][k] for k in keys]
+    assert truth["shares_after_exposure"] == [after["share"][k] for k in keys]
+    assert truth["support_contacts_after_exposure"] == [after["contact_support"][k] for k in keys]
+    assert truth["paying_users_after_exposure"] == [payers[k] for k in keys]
+
+
 # ------------------------------------------------------------------ writing
 def test_store_build_is_idempotent(demo: DemoData, store: Store) -> None:
     project = store.project(DEMO_PROJECT)
@@ -240,6 +287,20 @@ def test_store_build_is_idempotent(demo: DemoData, store: Store) -> None:
     other = generate_demo(DemoConfig(users=50, seed=3))
     with pytest.raises(DemoMismatchError):
         build_demo_store(store, other)
+
+
+def test_a_store_of_an_older_generator_is_refused(tmp_path: Path) -> None:
+    """The same options gave other events before the experiment existed: writing the new ones
+    over them would keep the old rows (same uuids, skipped as duplicates) under the new truth."""
+    data = generate_demo(DemoConfig(users=50, seed=3))
+    assert data.truth["dataset"]["generator"] == GENERATOR_VERSION == 2
+    db = connect(tmp_path / "old.duckdb")
+    older = {k: v for k, v in data.truth["dataset"].items() if k != "generator"}
+    write_truth(db.location, {**data.truth, "dataset": older})
+    with pytest.raises(DemoMismatchError, match="--force"):
+        build_demo_store(db, data)
+    assert build_demo_store(db, data, force=True).inserted == data.truth["events"]
+    db.close()
 
 
 def test_parquet_has_the_canonical_columns(tmp_path: Path) -> None:
@@ -345,6 +406,7 @@ def test_demo_command_builds_then_reuses_the_store(tmp_path: Path) -> None:
     first = runner.invoke(app, ["demo", "--db", str(db), "--users", "300", "--days", "21"])
     assert first.exit_code == 0, first.output
     assert "Funnel" in first.output and "Retention" in first.output
+    assert "A/B 实验 结算页改版 Checkout redesign" in first.output and "SRM p = " in first.output
     second = runner.invoke(app, ["demo", "--db", str(db), "--users", "300", "--days", "21"])
     assert second.exit_code == 0 and "up to date" in " ".join(second.output.split())
     clash = runner.invoke(app, ["demo", "--db", str(db), "--users", "200", "--days", "21"])

@@ -1,4 +1,4 @@
-"""``yunying demo``: build the demo shop's store and show DAU, the funnel and retention.
+"""``yunying demo``: build the demo shop's store and show DAU, the funnel, retention and its A/B test.
 
 The numbers come from the same insight runners as ``yunying query`` and the web pages; the
 renderers below only turn result models into rich tables.
@@ -29,9 +29,13 @@ from yunying.demo import (
     read_truth,
     write_demo_parquet,
 )
+from yunying.demo.experiment import TRUE_LIFT_KEYS, experiment_definition
 from yunying.demo.truth import FUNNEL_WINDOW
 from yunying.demo.workbench import setup_workbench
+from yunying.experiments import ExperimentResult, analyze
+from yunying.experiments.analysis import ComparisonResult
 from yunying.insights import run_query
+from yunying.insights.base import QueryContext
 from yunying.insights.funnel import FunnelResult, FunnelStepResult
 from yunying.insights.retention import RetentionResult
 from yunying.insights.trends import TrendsResult
@@ -177,6 +181,113 @@ def render_retention(result: RetentionResult) -> Table:
     return table
 
 
+ROLES = {"primary": "主要 primary", "secondary": "次要 secondary", "guardrail": "护栏 guardrail"}
+
+
+def two_lines(name: str) -> str:
+    """A demo name "中文 English words" as the Chinese over the English (narrow table cells)."""
+    zh, _, en = name.partition(" ")
+    return f"{zh}\n{en}" if en and not zh.isascii() else name
+
+
+def _effect(value: float | None, relative: bool) -> str:
+    if value is None:
+        return "–"
+    if not value:
+        return "0"
+    return f"{value:+.1%}" if relative else f"{value:+,.4g}"
+
+
+def verdict_text(comparison: ComparisonResult) -> Text:
+    """The analysis's decision in both languages, coloured like the DAU changes."""
+    if comparison.error:
+        return Text(f"无法比较\n{comparison.error}", style="yellow")
+    if comparison.guardrail_failed:
+        return Text("护栏未通过\nguardrail failed", style="bold red")
+    if comparison.significant:
+        if comparison.direction == "better":
+            return Text("显著更好\nbetter", style="bold green")
+        return Text("显著更差\nworse", style="bold red")
+    return Text("无显著差异\ninconclusive", style="dim")
+
+
+def _covers(ci: tuple[float, float] | None, value: float) -> bool:
+    return ci is not None and ci[0] <= value <= ci[1]
+
+
+def render_experiment(result: ExperimentResult, true_lifts: dict[str, float]) -> Table:
+    """Each metric of the demo's A/B test (the second arm against the first): the lift, its
+    interval and p-value, the effect the data was simulated with (``true_lifts`` by metric
+    key) and the verdict."""
+    relative = result.difference == "relative"
+    level = f"{1 - result.alpha:.0%}"
+    table = Table(title=f"A/B 实验 {result.name} · {result.date_from} … {result.date_to}",
+                  title_justify="left", show_edge=False)
+    for name, justify in (("指标 metric", "left"), ("lift", "right"), (f"{level} CI · p", "right"),
+                          ("真实 true", "right"), ("结论 verdict", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for metric in result.metrics:
+        c = metric.comparisons[0]
+        ci = "–" if c.ci is None else f"{_effect(c.ci[0], relative)} … {_effect(c.ci[1], relative)}"
+        p = "" if c.p_value is None else f"\np = {c.p_value:.2g}"
+        true = true_lifts.get(metric.key)
+        name = Text(two_lines(metric.name), style="bold" if metric.role == "primary" else "")
+        name.append(f"\n{ROLES[metric.role]}", style="dim")
+        table.add_row(name, _effect(c.estimate, relative), ci + p,
+                      "–" if true is None else _effect(true, relative=True), verdict_text(c))
+    return table
+
+
+def experiment_notes(result: ExperimentResult, true_lifts: dict[str, float]) -> list[Text]:
+    """The arms' users and the SRM check, then whether each interval holds the simulated effect."""
+    notes = [Text("用户 users: " + " · ".join(f"{a.name} {a.users:,}" for a in result.arms))]
+    srm = Text(f"SRM p = {result.srm_p_value:.2g} · ")
+    if result.srm_warning:
+        srm.append("样本比例失衡 sample ratio mismatch: check the assignment", style="bold red")
+    else:
+        srm.append("分组均衡 the arms' sizes fit their weights", style="green")
+    notes.append(srm)
+    if result.difference != "relative":
+        return notes
+    level, one_in = f"{1 - result.alpha:.0%}", round(1 / result.alpha)
+    missed = [(m, true_lifts[m.key]) for m in result.metrics
+              if m.key in true_lifts and not _covers(m.comparisons[0].ci, true_lifts[m.key])]
+    if not missed:
+        notes.append(Text(f"模拟的真实效果都在 {level} 置信区间内 · every simulated effect is "
+                          f"inside its {level} interval.", style="green"))
+    for metric, true in missed:
+        notes.append(Text(
+            f"{metric.name}: 真实效果 {_effect(true, True)} 不在 {level} 置信区间内（约每 {one_in} "
+            f"次出现一次）· the true effect {_effect(true, True)} is outside the interval, as it is "
+            f"about 1 time in {one_in}{' (a false alarm)' if true == 0 else ''}.", style="yellow"))
+    return notes
+
+
+def demo_experiment_result(store: Store, experiment_truth: dict[str, Any]) -> ExperimentResult:
+    """The demo's A/B test analysed on the store's events (the definition setup_workbench stores)."""
+    project = store.project(DEMO_PROJECT)
+    definition = experiment_definition(experiment_truth["date_from"], experiment_truth["date_to"])
+    return analyze(QueryContext(store, project), definition)
+
+
+def true_lifts_of(experiment_truth: dict[str, Any]) -> dict[str, float]:
+    """The simulated relative effects by metric key (metrics without a known effect left out)."""
+    known = experiment_truth.get("true_relative_lift", {})
+    return {metric: known[key] for metric, key in TRUE_LIFT_KEYS.items() if key in known}
+
+
+def show_experiment(store: Store, truth: dict[str, Any]) -> None:
+    experiment_truth = truth.get("experiment")
+    if experiment_truth is None:
+        return
+    result = demo_experiment_result(store, experiment_truth)
+    lifts = true_lifts_of(experiment_truth)
+    console.print(Text(""))
+    console.print(render_experiment(result, lifts))
+    for note in experiment_notes(result, lifts):
+        console.print(note)
+
+
 # ---------------------------------------------------------------- insights on the store
 def demo_documents(date_from: str, date_to: str) -> dict[str, dict[str, Any]]:
     """The three query documents the demo shows, over the whole generated range."""
@@ -255,7 +366,7 @@ def demo_command(
     host: Annotated[str, typer.Option(help="With --serve: address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="With --serve: TCP port.")] = 8000,
 ) -> None:
-    """Build the demo shop (演示店铺) and show its DAU, funnel and retention."""
+    """Build the demo shop (演示店铺) and show its DAU, funnel, retention and A/B test."""
     if users is not None and events is not None:
         fail("give --users or --events, not both")
     config = demo_config(users=users, events=events, days=days, seed=seed)
@@ -277,6 +388,7 @@ def demo_command(
         else:
             truth = _build(store, config, force)
         show_insights(store, truth["date_from"], truth["date_to"])
+        show_experiment(store, truth)
         console.print(f"\nExplore it: [bold]yunying query --db {path} -p {DEMO_PROJECT} "
                       "--json @document.json[/]  ·  ground truth: "
                       f"{path.with_name(path.stem + '.truth.json')}", highlight=False)

@@ -9,8 +9,9 @@ range (``date_from`` = first local day, ``date_to`` = last local day, Asia/Shang
 * retention (start ``app_open``, return any event) by day (7 periods) and by Monday week
   (8 periods), every cohort;
 * the model's parameters, to compare rates with (within sampling error);
-* the demo experiment: its dates, exposed users per arm, checkouts and pays after exposure
-  per arm, and the checkouts it treated per channel (the funnel's expected rates move).
+* the demo experiment: its dates, exposed users per arm, checkouts, pays, paying users, shares
+  and support contacts after exposure per arm, and the checkouts it treated per channel (the
+  funnel's expected rates move).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _PAY = EVENT_NAMES.index("pay")
 _CHECKOUT = EVENT_NAMES.index("checkout")
 _OPEN = EVENT_NAMES.index("app_open")
 _EXPOSURE = EVENT_NAMES.index(EXPOSURE_EVENT)
+_SHARE = EVENT_NAMES.index("share")
+_SUPPORT = EVENT_NAMES.index("contact_support")
 
 
 def funnel_levels(
@@ -138,6 +141,10 @@ def experiment_truth(log: DemoLog) -> dict[str, Any]:
         "exposed_users": np.bincount(users.variant[exposed], minlength=arms).tolist(),
         "checkouts_after_exposure": per_arm(is_checkout),
         "pays_after_exposure": per_arm(ev.code == _PAY),
+        "paying_users_after_exposure": np.bincount(
+            users.variant[np.unique(ev.user[(ev.code == _PAY) & after])], minlength=arms).tolist(),
+        "shares_after_exposure": per_arm(ev.code == _SHARE),
+        "support_contacts_after_exposure": per_arm(ev.code == _SUPPORT),
         "treated_checkouts_by_channel": dict(zip(
             CHANNELS,
             np.bincount(users.channel[ev.user[treated]], minlength=len(CHANNELS)).tolist(),

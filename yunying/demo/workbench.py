@@ -1,4 +1,5 @@
-"""The demo's workbench: a login, an ingestion key, the project's key numbers, a filled dashboard.
+"""The demo's workbench: a login, an ingestion key, the project's key numbers, a filled dashboard
+and the running A/B test.
 
 ``setup_workbench(store, date_from, date_to)`` is idempotent: it creates what is missing and
 leaves what exists (a dashboard someone rearranged stays as they left it).
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from yunying.demo.build import DEMO_PROJECT
-from yunying.demo.model import FUNNEL_EVENTS
+from yunying.demo.experiment import store_demo_experiment
+from yunying.demo.model import FUNNEL_EVENTS, DemoExperiment
 from yunying.demo.truth import FUNNEL_WINDOW
 from yunying.insights import parse_document
 from yunying.store import Store
@@ -56,8 +58,10 @@ def demo_tiles(date_from: str, date_to: str) -> list[tuple[str, dict[str, Any], 
     ]
 
 
-def setup_workbench(store: Store, date_from: str, date_to: str) -> DemoWorkbench:
-    """Create the demo login (admin of the demo project), its settings and its dashboard."""
+def setup_workbench(store: Store, date_from: str, date_to: str,
+                    experiment: DemoExperiment | None = None) -> DemoWorkbench:
+    """Create the demo login (admin of the demo project), its settings, its dashboard and its
+    experiment (``experiment``: the model's A/B test, when the data was made with another)."""
     meta = Meta(store)
     try:
         project = store.project(DEMO_PROJECT)
@@ -70,6 +74,7 @@ def setup_workbench(store: Store, date_from: str, date_to: str) -> DemoWorkbench
             set_project_settings(meta, project.project_id, {
                 "revenue_event": "pay", "revenue_property": "amount", "currency": "CNY",
                 "conversion_steps": ["app_open", "pay"], "conversion_window": "1d"})
+        store_demo_experiment(meta, project.project_id, date_from, date_to, account.account_id, experiment)
         existing = dashboards(meta, project.project_id)
         if existing:
             return DemoWorkbench(DEMO_LOGIN, DEMO_PASSWORD, existing[0].dashboard_id)
