@@ -258,3 +258,14 @@ def test_the_relative_effect_matches_the_documented_delta_method(bench: Workbenc
         row = client.get(url(CHECKOUT, api=True)).json()["result"]["comparisons"][0]
     assert [round(x, 4) for x in row["ci"]] == [0.0105, 0.1885]
     assert math.isclose(row["estimate"], (1105 / 10050) / 0.1 - 1, rel_tol=1e-12)
+
+
+def test_the_risk_of_shipping_reads_as_the_documented_expected_loss(bench: Workbench) -> None:
+    """docs/statistics.md: shipping B "risks an expected loss of 0.02% (relative)" — a loss, so unsigned,
+    and small enough to need two decimals (not "+0.0%")."""
+    with bench.client("vic") as client:
+        page = client.get(url({**CHECKOUT, "method": "bayesian"})).text
+    cells = re.search(r'<tr data-arm="B">.*?</tr>', page, re.S).group(0)
+    chance, risk = re.findall(r'<td class="num">([^<]*)</td>', cells)[-2:]
+    assert chance == "98.6%"
+    assert risk == "0.02%"
