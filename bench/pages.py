@@ -370,7 +370,10 @@ def _page(name: str, path: str, group: str = "page") -> Page:
 
 def discover(store: Any) -> list[Page]:
     """Every page a user opens, in order; ids, tiles, an event and a user found on the pages."""
+    from yunying.demo.model import DemoExperiment
+
     p = f"/p/{PROJECT}"
+    experiment = DemoExperiment().key
     with app_client(store) as client:
         boards = client.get(f"/api/v1{p}/dashboards").json()["dashboards"]
         board = boards[0]["id"]
@@ -390,6 +393,11 @@ def discover(store: Any) -> list[Page]:
     pages.append(_page("users", f"{p}/users"))
     if user:
         pages.append(_page("one user", user))
+    pages += [_page("experiments list", f"{p}/experiments"),
+              _page("experiment results", f"{p}/experiments/{experiment}"),
+              _page("experiment by channel", f"{p}/experiments/{experiment}?breakdown=channel"),
+              _page("A/B calculator", f"{p}/abtest?" + urlencode(
+                  {"n0": 10000, "conv0": 1000, "n1": 10000, "conv1": 1120}))]
     pages += [_page("data", f"{p}/data"),
               _page("SQL console (GROUP BY)", f"{p}/sql?" + urlencode({"q": SQL})),
               _page("settings", f"{p}/settings")]

@@ -513,3 +513,25 @@ def test_the_meta_of_another_project_is_untouched(bench: Workbench) -> None:
         other = state.store.project("other").project_id
         meta: Meta = state.meta
         assert meta.rows("SELECT key FROM experiments WHERE project_id = ?", [other]) == []
+
+
+def test_new_exposures_show_on_the_next_view(bench: Workbench, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached analysis is not served once the project's data changed (and results may be
+    reused while events arrive only for result_max_age_seconds: 0 here)."""
+    from yunying.store.keys import ingest_keys
+
+    monkeypatch.setenv("YUNYING_RESULT_MAX_AGE_SECONDS", "0")
+    with bench.client("ana") as client:
+        _create(client, bench, "fresh", aexp_value="fresh-flag")
+        before = client.get("/api/v1/p/demo/experiments/fresh").json()["analysis"]["arms"]
+        assert [a["users"] for a in before] == [0, 0]
+        state = client.app.state.yunying  # type: ignore[attr-defined]
+        key = ingest_keys(state.store, state.store.project("demo"))[0]
+        when = f"{bench.truth['experiment']['date_to']}T10:00:00+08:00"
+        events = [{"event": "$feature_flag_called", "distinct_id": f"fresh-{i}", "timestamp": when,
+                   "properties": {"$feature_flag": "fresh-flag", "$feature_flag_response": variant}}
+                  for i, variant in enumerate(["control", "test", "test"])]
+        sent = client.post("/api/v1/events", json={"events": events}, headers={"Authorization": f"Bearer {key}"})
+        assert sent.status_code == 200, sent.text
+        after = client.get("/api/v1/p/demo/experiments/fresh").json()["analysis"]["arms"]
+    assert [a["users"] for a in after] == [1, 2]

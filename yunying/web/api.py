@@ -44,7 +44,7 @@ class ReadPool:
         for _ in range(size):
             self._free.put(store.cursor_store())
         self._version = version
-        self._cache: OrderedDict[tuple[int, bytes], tuple[int, float, Result]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, bytes], tuple[int, float, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     def _usable(self, reader: Store) -> Store:
@@ -61,29 +61,39 @@ class ReadPool:
     def result(self, project: Project, document: Any, *, refresh: bool = False) -> Result:
         """Run ``document`` on ``project``; InsightError for a bad document, ApiError 504 on timeout.
 
-        Results are cached per project and document. A cached result is used while the
-        project's data is unchanged (the writer's ``data_version``), or, while events keep
-        arriving, for up to ``result_max_age_seconds`` after it was computed — so a busy
-        server does not recompute every dashboard on every view. ``refresh`` recomputes.
+        Results are cached per project and document (:meth:`cached`); ``refresh`` recomputes.
         """
         if self._version is None or not isinstance(document, dict):
             return self.call(lambda reader: run_query(reader, project, document))
-        key = (project.project_id, orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
+        key = b"query:" + orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+        return self.cached(project, key, lambda reader: run_query(reader, project, document), refresh=refresh)
+
+    def cached(self, project: Project, key: bytes, work: Callable[[Store], T], *, refresh: bool = False) -> T:
+        """``work(reader)`` (see :meth:`call`), remembered per project and ``key``.
+
+        A cached answer is used while the project's data is unchanged (the writer's
+        ``data_version``), or, while events keep arriving, for up to ``result_max_age_seconds``
+        after it was computed — so a busy server does not recompute every dashboard on every
+        view. The last ``RESULT_CACHE_ENTRIES`` answers are kept.
+        """
+        if self._version is None:
+            return self.call(work)
+        full_key = (project.project_id, key)
         version = self._version(project.project_id)
         now = time.monotonic()
         with self._cache_lock:
-            hit = self._cache.get(key)
+            hit = self._cache.get(full_key)
             if hit is not None and not refresh and (
                     hit[0] == version or now - hit[1] < settings.get("result_max_age_seconds")):
-                self._cache.move_to_end(key)
+                self._cache.move_to_end(full_key)
                 return hit[2]
-        result = self.call(lambda reader: run_query(reader, project, document))
+        answer = self.call(work)
         with self._cache_lock:
-            self._cache[key] = (version, now, result)
-            self._cache.move_to_end(key)
+            self._cache[full_key] = (version, now, answer)
+            self._cache.move_to_end(full_key)
             while len(self._cache) > RESULT_CACHE_ENTRIES:
                 self._cache.popitem(last=False)
-        return result
+        return answer
 
     def call(self, work: Callable[[Store], T]) -> T:
         """``work(reader)`` on a free read cursor, interrupted after ``query_timeout_ms``."""

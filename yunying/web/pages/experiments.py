@@ -7,21 +7,18 @@ interval and a verdict sentence, one lift chart, the SRM warning, failed guardra
 ``?breakdown=<property>`` the same per group. Its JSON twin carries the analysis result itself
 (``analysis``, docs/experiments.md) beside what the page shows.
 
-An analysis is cached per (project, definition, breakdown) until the project's data changes
-(or, while events keep arriving, for ``result_max_age_seconds``), as insight results are.
+An analysis is cached by the read pool per (project, definition, breakdown, data end) until
+the project's data changes (or, while events keep arriving, for ``result_max_age_seconds``),
+as insight results are.
 Analysts start, stop (recording the decision), restart and delete; viewers read.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from typing import Any
 
 import orjson
 
-from yunying import settings
 from yunying.experiments import (
     Conflict,
     Experiment,
@@ -42,10 +39,7 @@ from yunying.web.pages.common import project_data_end
 from yunying.web.pages.experiment_results import present_result
 from yunying.web.pages.framework import PageContext, Redirect, action, page
 
-CACHE_ENTRIES = 64
 BREAKDOWN_MAX = 400
-_cache: OrderedDict[tuple[int, bytes, str | None], tuple[int, float, dict[str, Any]]] = OrderedDict()
-_cache_lock = threading.Lock()
 
 
 def _can_edit(pc: PageContext) -> bool:
@@ -102,27 +96,16 @@ def experiments_list(pc: PageContext) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- the analysis
 def _analysis(pc: PageContext, experiment: Experiment, breakdown: str | None) -> dict[str, Any]:
-    """The analysis result (JSON), cached until the project's data changes."""
+    """The analysis result (JSON), cached by the read pool until the project's data changes."""
     project: Project = pc.project  # type: ignore[assignment]
-    key = (project.project_id, orjson.dumps(experiment.to_json(), option=orjson.OPT_SORT_KEYS), breakdown)
-    version = pc.state.stats.data_version(project.project_id)
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and (hit[0] == version or now - hit[1] < settings.get("result_max_age_seconds")):
-            _cache.move_to_end(key)
-            return hit[2]
     end = project_data_end(pc.state, project)
-    result = pc.state.reads.call(
-        lambda reader: analyze(
-            QueryContext(reader, project), experiment, breakdown=breakdown, end=end
-        ).to_json()
-    )
-    with _cache_lock:
-        _cache[key] = (version, now, result)
-        while len(_cache) > CACHE_ENTRIES:
-            _cache.popitem(last=False)
-    return result
+    key = b"experiment:" + orjson.dumps([experiment.to_json(), breakdown, end.isoformat()],
+                                        option=orjson.OPT_SORT_KEYS)
+
+    def work(reader: Any) -> dict[str, Any]:
+        return analyze(QueryContext(reader, project), experiment, breakdown=breakdown, end=end).to_json()
+
+    return pc.state.reads.cached(project, key, work)
 
 
 def _breakdown(pc: PageContext) -> str | None:
