@@ -531,7 +531,8 @@ def test_new_exposures_show_on_the_next_view(bench: Workbench, monkeypatch: pyte
         events = [{"event": "$feature_flag_called", "distinct_id": f"fresh-{i}", "timestamp": when,
                    "properties": {"$feature_flag": "fresh-flag", "$feature_flag_response": variant}}
                   for i, variant in enumerate(["control", "test", "test"])]
-        sent = client.post("/api/v1/events", json={"events": events}, headers={"Authorization": f"Bearer {key}"})
+        sent = client.post("/api/v1/events", json={"events": events},
+                           headers={"Authorization": f"Bearer {key}"})
         assert sent.status_code == 200, sent.text
         after = client.get("/api/v1/p/demo/experiments/fresh").json()["analysis"]["arms"]
     assert [a["users"] for a in after] == [1, 2]
