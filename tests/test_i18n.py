@@ -48,6 +48,13 @@ def test_numbers_and_dates_follow_the_language() -> None:
     assert zh.date("2026-10-31") == "2026年10月31日" and en.date("2026-10-31") == "Oct 31, 2026"
 
 
+def test_tiny_p_values_are_never_shown_as_zero() -> None:
+    t = Translator("en")
+    assert t.p_value(0.04321) == "0.0432" and t.p_value(0.04321, relation=True) == "= 0.0432"
+    assert t.p_value(1.8e-6) == t.p_value(1.8e-6, relation=True) == "< 0.0001"
+    assert t.p_value(None) == "–"
+
+
 @pytest.mark.parametrize(("account", "cookie", "header", "expected"), [
     ("en", "zh-CN", "zh", "en"), (None, "en", "zh-CN", "en"), (None, None, "en-US,en;q=0.9", "en"),
     (None, None, "zh-TW,zh;q=0.9", "zh-CN"), (None, None, "fr-FR", "zh-CN"), (None, "xx", None, "zh-CN"),

@@ -133,7 +133,7 @@ def test_a_skewed_split_warns_of_a_sample_ratio_mismatch_unless_it_was_planned(b
         fine = client.get(url(planned, api=True)).json()
         fine_page = client.get(url(planned)).text
     assert data["result"]["srm_warning"] is True and data["result"]["srm_p_value"] < 0.001
-    assert "样本比例不匹配（SRM，p = 0.000479）" in zh and "Sample ratio mismatch (SRM, p = 0.000479)" in en
+    assert "样本比例不匹配（SRM，p = 0.0005）" in zh and "Sample ratio mismatch (SRM, p = 0.0005)" in en
     assert fine["result"]["srm_warning"] is False and fine["result"]["srm_p_value"] > 0.5
     assert fine["document"]["arms"][1]["weight"] == 105 and "data-srm=" not in fine_page
 

@@ -25,6 +25,8 @@ def read_document(text: str) -> Any:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             fail(f"cannot read the document file {path}: {exc.strerror}")
+        except UnicodeDecodeError:
+            fail(f"the document file {path} is not UTF-8 text: save it as UTF-8 and try again")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,6 +1,6 @@
 """The plain-language verdict of one comparison (B vs A), as a code and its numbers.
 
-The words live in the workbench's catalogs (``experiments.verdict.<code>``, zh-CN and en);
+The words live in the workbench's catalogs (``ab.verdict.<code>``, zh-CN and en);
 this module only decides which sentence applies, from the numbers of a comparison:
 
 * ``error`` — the test could not be computed (``error`` says why: no units, zero variance …);

@@ -98,6 +98,15 @@ class Translator:
         fmt = "#,##0" + ("." + "0" * digits if digits else "") + "%"
         return babel_numbers.format_percent(fraction, format=fmt, locale=self.babel)
 
+    def p_value(self, p: float | None, *, relation: bool = False) -> str:
+        """A p-value with 4 decimals, below 0.0001 as "< 0.0001" (not a misleading 0.0000);
+        ``relation``: with its sign for a sentence ("= 0.0123", "< 0.0001")."""
+        if p is None:
+            return "–"
+        if p < 0.0001:
+            return "< " + self.number(0.0001, 4)
+        return ("= " if relation else "") + self.number(p, 4)
+
     def change(self, fraction: float | None) -> str:
         """A signed relative change: +5.2% / −3.0%; – when there is nothing to compare with."""
         if fraction is None:

@@ -167,12 +167,6 @@ def _too_early(doc: dict[str, Any], comparison: dict[str, Any]) -> int | None:
     return int(fewest) if fewest < SEQUENTIAL_MIN_COUNT else None
 
 
-def p_text(t: Any, p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "< 0.0001" if p < 0.0001 else t.number(p, 4)
-
-
 def analyse(t: Any, doc: dict[str, Any], result: dict[str, Any], *, metric_name: str) -> dict[str, Any]:
     """Rows, verdicts and the lift chart of a calculator result (``doc`` already checked)."""
     relative = doc.get("difference", "relative") == "relative"
@@ -199,7 +193,7 @@ def analyse(t: Any, doc: dict[str, Any], result: dict[str, Any], *, metric_name:
     srm = result.get("srm_p_value")
     figure = lift_figure(chart_rows, LABELS[t.locale], relative=relative,
                          axis_title=t("ab.axis.relative" if relative else "ab.axis.absolute"))
-    return {"rows": rows, "srm_p_value": srm, "srm_text": p_text(t, srm),
+    return {"rows": rows, "srm_p_value": srm, "srm_text": t.p_value(srm, relation=True),
             "srm_warning": srm is not None and srm < SRM_WARNING_P, "figure": figure}
 
 

@@ -33,6 +33,18 @@ def level_text(t: Any, value: float | None, *, proportion: bool) -> str:
     return t.percent(value, 2) if proportion else t.number(value, _digits(value))
 
 
+def risk_text(t: Any, value: float | None, *, relative: bool, proportion: bool) -> str:
+    """The expected loss of shipping (never negative, so unsigned): a share of the baseline for
+    a relative difference, points for a rate's absolute one, else a number."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if relative:
+        return t.percent(value, 2)
+    if proportion:
+        return t("ab.points", value=t.number(value * 100, 2))
+    return t.number(value, _digits(value))
+
+
 def _digits(value: float) -> int:
     magnitude = abs(value)
     return 0 if magnitude >= 1000 else 2 if magnitude >= 1 else 4
@@ -70,7 +82,7 @@ def present(t: Any, comparison: dict[str, Any], *, metric_name: str, alpha: floa
         "sentence": t(key, **values),
         "effect": values["effect"], "lo": values["lo"], "hi": values["hi"],
         "p_value": comparison.get("p_value"), "chance_to_win": comparison.get("chance_to_win"),
-        "risk": eff(comparison.get("risk")) if comparison.get("risk") is not None else "–",
+        "risk": risk_text(t, comparison.get("risk"), relative=relative, proportion=proportion),
     }
 
 
