@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
-from web_support import Workbench, csrf
+from web_support import Workbench, csrf, sign_in
 
 from yunying.experiments import analyze, get_experiment, parse_experiment
 from yunying.insights.base import QueryContext
@@ -536,3 +536,40 @@ def test_new_exposures_show_on_the_next_view(bench: Workbench, monkeypatch: pyte
         assert sent.status_code == 200, sent.text
         after = client.get("/api/v1/p/demo/experiments/fresh").json()["analysis"]["arms"]
     assert [a["users"] for a in after] == [1, 2]
+
+
+def test_a_server_analyses_running_experiments_at_start(bench: Workbench,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first visitor of a running experiment's page gets the analysis made at start."""
+    import threading
+    import time
+
+    from yunying.store.connection import connect
+    from yunying.web import create_app
+    from yunying.web.pages import experiments
+
+    calls: list[str] = []
+    real = experiments.analyze
+
+    def counting(ctx: Any, experiment: Any, **kwargs: Any) -> Any:
+        calls.append(experiment.key)
+        return real(ctx, experiment, **kwargs)
+
+    monkeypatch.setattr(experiments, "analyze", counting)
+    store = connect(bench.path)
+    try:
+        with TestClient(create_app(store, warm=True), base_url="http://127.0.0.1:8000") as client:
+            deadline = time.monotonic() + 60
+            def warming() -> bool:
+                return any(t.name == "yunying-warm" for t in threading.enumerate())
+
+            while warming() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert "checkout_redesign" in calls  # every running experiment (others: drafts)
+            assert "form-made" not in calls
+            warmed = len(calls)
+            sign_in(client, "vic")
+            assert client.get("/p/demo/experiments/checkout_redesign").status_code == 200
+            assert len(calls) == warmed  # served from the cache
+    finally:
+        store.close()

@@ -27,6 +27,7 @@ from yunying.web.auth import KeyRing
 from yunying.web.capture import capture_routes
 from yunying.web.imports import ImportJobs
 from yunying.web.pages import workbench_routes
+from yunying.web.pages.experiments import warm_up_experiments
 from yunying.web.pages.overview import warm_up
 
 
@@ -59,8 +60,8 @@ class AppState:
 def create_app(store: Store, *, discard: bool = False, warm: bool = False) -> FastAPI:
     """The server app over ``store`` (a DuckDB store this process holds for writing).
 
-    ``warm``: in the background at start, compute each project's default overview and load
-    the compiled per-user passes (the server does; tests leave it off so every request they
+    ``warm``: in the background at start, compute each project's default overview, load the
+    compiled per-user passes and analyse the running experiments (the server does; tests leave it off so every request they
     time or check starts cold).
     """
     stats = IngestStats()
@@ -72,7 +73,7 @@ def create_app(store: Store, *, discard: bool = False, warm: bool = False) -> Fa
         if state.writer:
             state.writer.start()
         if warm:
-            threading.Thread(target=warm_up, args=(state,), name="yunying-warm", daemon=True).start()
+            threading.Thread(target=_warm, args=(state,), name="yunying-warm", daemon=True).start()
         try:
             yield
         finally:
@@ -113,3 +114,8 @@ def create_app(store: Store, *, discard: bool = False, warm: bool = False) -> Fa
 def _body_schema(name: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}}
+
+
+def _warm(state: AppState) -> None:
+    warm_up(state)  # overviews first: every visitor sees one
+    warm_up_experiments(state)

@@ -15,6 +15,7 @@ Analysts start, stop (recording the decision), restart and delete; viewers read.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -40,6 +41,7 @@ from yunying.web.pages.experiment_results import present_result
 from yunying.web.pages.framework import PageContext, Redirect, action, page
 
 BREAKDOWN_MAX = 400
+log = logging.getLogger(__name__)
 
 
 def _can_edit(pc: PageContext) -> bool:
@@ -95,17 +97,29 @@ def experiments_list(pc: PageContext) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- the analysis
-def _analysis(pc: PageContext, experiment: Experiment, breakdown: str | None) -> dict[str, Any]:
-    """The analysis result (JSON), cached by the read pool until the project's data changes."""
-    project: Project = pc.project  # type: ignore[assignment]
-    end = project_data_end(pc.state, project)
+def analysis_of(state: Any, project: Project, experiment: Experiment, breakdown: str | None = None
+                ) -> dict[str, Any]:
+    """The analysis result (JSON) of ``experiment`` over the data up to the project's data end,
+    cached by the read pool until the project's data changes."""
+    end = project_data_end(state, project)
     key = b"experiment:" + orjson.dumps([experiment.to_json(), breakdown, end.isoformat()],
                                         option=orjson.OPT_SORT_KEYS)
 
     def work(reader: Any) -> dict[str, Any]:
         return analyze(QueryContext(reader, project), experiment, breakdown=breakdown, end=end).to_json()
 
-    return pc.state.reads.cached(project, key, work)
+    return state.reads.cached(project, key, work)
+
+
+def warm_up_experiments(state: Any) -> None:
+    """At server start, in the background: analyse every running experiment once, so its page
+    opens from the cache (and the per-user passes are loaded) when the first visitor comes."""
+    for project in state.projects():
+        for item in list_experiments(state.meta, project.project_id, "running"):
+            try:
+                analysis_of(state, project, item.experiment)
+            except Exception:  # a warm-up that fails costs nothing; the page will say what is wrong
+                log.exception("warming up experiment %s of %s failed", item.experiment.key, project.name)
 
 
 def _breakdown(pc: PageContext) -> str | None:
@@ -120,7 +134,8 @@ def experiment_page(pc: PageContext) -> dict[str, Any]:
     item = stored(pc, pc.request.path_params["key"])
     e = item.experiment
     breakdown = _breakdown(pc)
-    result = _analysis(pc, e, breakdown)
+    assert pc.project is not None
+    result = analysis_of(pc.state, pc.project, e, breakdown)
     shown = present_result(pc.t, result)
     transitions = TRANSITIONS.get(e.status, ()) if _can_edit(pc) else ()
     return {
