@@ -122,6 +122,16 @@ def test_the_editor_saves_what_the_form_says(bench: Workbench) -> None:
     assert e.analysis.cuped is True and e.end is not None
 
 
+def test_the_editor_offers_the_projects_events_and_properties(bench: Workbench) -> None:
+    with bench.client("ana") as client:
+        page = client.get("/p/demo/experiment-editor").text
+    events = re.search(r'<datalist id="exp-events">(.*?)</datalist>', page, re.S).group(1)
+    for name in ("checkout", "pay", "$feature_flag_called"):
+        assert f'<option value="{name}">' in events
+    assert '<option value="$feature_flag_response">' in page
+    assert page.count('list="exp-events"') >= 2 + 2 * METRIC_ROWS
+
+
 def test_a_bad_definition_comes_back_to_the_editor_with_the_field_and_what_was_typed(
     bench: Workbench,
 ) -> None:

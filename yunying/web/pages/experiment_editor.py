@@ -23,6 +23,7 @@ from yunying.experiments import (
     parse_experiment,
     update_experiment,
 )
+from yunying.insights import catalog
 from yunying.web.errors import ApiError
 from yunying.web.pages.common import data_end
 from yunying.web.pages.experiments import experiment_path, stored
@@ -215,6 +216,10 @@ def editor(pc: PageContext) -> dict[str, Any]:
     else:
         doc = stored(pc, key).experiment.to_json() if key else _template(pc)
         raw = ""
+    project = pc.project
+    assert project is not None
+    events = pc.state.reads.call(lambda store: catalog.event_names(store, project))
+    properties = pc.state.reads.call(lambda store: catalog.property_keys(store, project))
     error = (
         {"message": pc.params["error"], "field": pc.params.get("field") or None}
         if pc.params.get("error")
@@ -228,6 +233,8 @@ def editor(pc: PageContext) -> dict[str, Any]:
         "error": error,
         "save_url": pc.url("/experiment-editor/save"),
         "cancel_url": pc.url(experiment_path(key) if key else "/experiments"),
+        "events": [name for name, _ in events],
+        "properties": properties,
         "variant_rows": VARIANT_ROWS,
         "metric_rows": METRIC_ROWS,
         "kinds": METRIC_KINDS,
