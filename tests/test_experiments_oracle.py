@@ -487,6 +487,8 @@ def check(store: Any, scenario: Scenario) -> dict[str, Any]:
     expected = oracle_data(scenario.events, person_of, experiment, scenario.timezone, scenario.data_end,
                            scenario.breakdown, scenario.breakdown_limit)
     assert_same(_as_dict(actual), expected)
+    leftover = ctx.store.duckdb.sql("SELECT view_name FROM duckdb_views() WHERE view_name LIKE '%memtable%'")
+    assert leftover.fetchall() == []  # the semi-join's persons are not left registered on the connection
     return expected
 
 

@@ -15,14 +15,13 @@ import math
 import random
 from typing import Any
 
-import ibis
 import pyarrow as pa
 import pytest
 
 from yunying.experiments import experiment_data, metric_values
 from yunying.experiments.assignment import variant_code_expr, variant_index
 from yunying.ingest.writer import write_events
-from yunying.insights.base import QueryContext
+from yunying.insights.base import QueryContext, in_memory
 from yunying.store import connect
 
 pytestmark = pytest.mark.spark
@@ -70,10 +69,27 @@ def engines():
     write_events(duck, other, _log(3, 50))
     project = duck.ensure_project("shop", "America/New_York")
     write_events(duck, project, _log(7))
+    _profiles(duck, project.project_id, ["free", "pro", "团队版"])
+    _profiles(duck, other.project_id, ["elsewhere"])
     spark = connect_spark()
     copy_to_spark(duck, spark)
     yield QueryContext(duck, project), QueryContext(spark, project)
     duck.close()
+
+
+def _temp_tables(ctx: QueryContext) -> list[str]:
+    if ctx.engine == "duckdb":
+        return [r[0] for r in ctx.store.duckdb.sql("SELECT view_name FROM duckdb_views()").fetchall()]
+    return [t.name for t in ctx.store.backend._session.catalog.listTables()]
+
+
+def _profiles(store: Any, project_id: int, plans: list[str]) -> None:
+    """A profile with a plan for two of every three persons of the project (the rest have none)."""
+    persons = [r[0] for r in store.duckdb.execute(
+        "SELECT person_id FROM persons WHERE project_id = ? ORDER BY person_id", [project_id]).fetchall()]
+    rows = [(project_id, p, False, json.dumps({"plan": plans[i // 3 % len(plans)]}, ensure_ascii=False))
+            for i, p in enumerate(persons) if i % 3]
+    store.duckdb.executemany("INSERT INTO person_profiles VALUES (?, ?, ?, ?, now()::TIMESTAMP)", rows)
 
 
 def _same(a: Any, b: Any, path: str = "") -> None:
@@ -119,12 +135,25 @@ def test_spark_gives_the_duckdb_statistics(engines, settings, breakdown, semi_jo
     _same(list(found.groups), list(expected.groups), "groups")
     assert (found.excluded_users, found.caps, found.first_exposure, found.last_exposure) == \
         (expected.excluded_users, expected.caps, expected.first_exposure, expected.last_exposure)
+    for ctx in (duck, spark):  # the persons of the semi-join are not left registered
+        assert not [t for t in _temp_tables(ctx) if "memtable" in t]
 
 
 def test_spark_hashes_like_python(engines):
     _, spark = engines
     ids = [f"user-{i}" for i in range(500)] + ["用户", "😀", ""]
-    table = ibis.memtable(pa.table({"id": ids}))
-    for weights in ([1, 1], [1, 2, 7]):
-        codes = spark.store.backend.execute(table.select(code=variant_code_expr("k", table.id, weights)))
-        assert codes["code"].tolist() == [variant_index("k", u, weights) for u in ids]
+    with in_memory(spark, pa.table({"id": ids})) as table:
+        for weights in ([1, 1], [1, 2, 7]):
+            codes = spark.store.backend.execute(table.select(code=variant_code_expr("k", table.id, weights)))
+            assert codes["code"].tolist() == [variant_index("k", u, weights) for u in ids]
+
+
+def test_spark_breaks_down_by_a_user_property_like_duckdb(engines):
+    duck, spark = engines
+    experiment = {"key": KEY, "name": "s", "variants": [{"key": "control"}, {"key": "green"}],
+                  "start": "2024-03-08", "end": "2024-03-20",
+                  "metrics": {"primary": METRICS[:1], "secondary": METRICS[1:]}}
+    expected = experiment_data(duck, experiment, breakdown="plan", breakdown_type="person")
+    assert {g.value for g in expected.groups} == {"free", "pro", "团队版", None}  # never another project's
+    found = experiment_data(spark, experiment, breakdown="plan", breakdown_type="person")
+    _same(list(found.groups), list(expected.groups), "groups")

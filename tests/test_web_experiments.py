@@ -287,6 +287,20 @@ def test_the_breakdown_shows_each_group_of_the_analysis(bench: Workbench) -> Non
         assert f'data-group="{g["value"] if g["value"] is not None else ""}"' in page.text
 
 
+def test_the_breakdown_by_a_user_property_is_the_analysis_by_profile(bench: Workbench) -> None:
+    with bench.client("vic") as client:
+        path = "/p/demo/experiments/checkout_redesign?breakdown=plan&breakdown_type=person"
+        data = client.get("/api/v1" + path).json()
+        page = client.get(path, headers=EN)
+        bad = client.get("/api/v1/p/demo/experiments/checkout_redesign?breakdown=plan&breakdown_type=session")
+        store = client.app.state.yunying.store  # type: ignore[attr-defined]
+        direct = analyze(QueryContext(store, store.project("demo")), _stored(client, "checkout_redesign"),
+                         breakdown="plan", breakdown_type="person").to_json()
+    assert data["analysis"] == direct and data["analysis"]["breakdown_type"] == "person"
+    assert 'value="person" selected' in page.text and "profile" in page.text
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "breakdown_type"
+
+
 def test_a_bayesian_experiment_reads_as_chance_to_win(bench: Workbench) -> None:
     with bench.client("ana") as client:
         _create(client, bench, "bayes", method="bayesian")

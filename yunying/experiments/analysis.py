@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from yunying.experiments.definition import Experiment, Metric, MetricRole, parse_experiment
-from yunying.experiments.metrics import ExperimentData, GroupData, experiment_data
+from yunying.experiments.metrics import BreakdownType, ExperimentData, GroupData, experiment_data
 from yunying.insights.base import QueryContext
 from yunying.stats import (
     Adjusted,
@@ -110,6 +110,7 @@ class ExperimentResult(_Model):
     srm_warning: bool
     metrics: list[MetricResult]
     breakdown: str | None = None
+    breakdown_type: str | None = None  # "event" or "person" with a breakdown
     groups: list[GroupResult] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -252,14 +253,17 @@ def result_of(experiment: Experiment, data: ExperimentData) -> ExperimentResult:
         arms=overall.arms, srm_p_value=overall.srm_p_value,
         srm_warning=overall.srm_p_value < SRM_WARNING_BELOW, metrics=overall.metrics,
         breakdown=data.breakdown,
+        breakdown_type=data.breakdown_type if data.breakdown else None,
         groups=[_group(experiment, g, data.caps) for g in data.groups] if data.breakdown else None,
     )
 
 
 def analyze(ctx: QueryContext, experiment: Experiment | dict[str, Any], *, breakdown: str | None = None,
-            breakdown_limit: int = 20, end: dt.date | None = None) -> ExperimentResult:
+            breakdown_type: BreakdownType = "event", breakdown_limit: int = 20,
+            end: dt.date | None = None) -> ExperimentResult:
     """Analyse ``experiment`` over the project's events (see ``metrics.experiment_data`` for
-    ``breakdown``, ``breakdown_limit`` and ``end``)."""
+    ``breakdown``, ``breakdown_type``, ``breakdown_limit`` and ``end``)."""
     experiment = parse_experiment(experiment)
-    data = experiment_data(ctx, experiment, breakdown=breakdown, breakdown_limit=breakdown_limit, end=end)
+    data = experiment_data(ctx, experiment, breakdown=breakdown, breakdown_type=breakdown_type,
+                           breakdown_limit=breakdown_limit, end=end)
     return result_of(experiment, data)

@@ -14,7 +14,7 @@ A user whose rows name more than one arm is excluded (and counted).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ibis
 import ibis.expr.types as ir
@@ -37,7 +37,7 @@ from yunying.experiments.kernels import (
 from yunying.experiments.periods import Periods
 from yunying.insights.base import QueryContext
 from yunying.insights.filters import event_matches
-from yunying.store.properties import property_string
+from yunying.store.properties import json_string, property_string
 
 
 @dataclass(frozen=True)
@@ -178,3 +178,22 @@ def exposures_of(rows: pa.Table, breakdown: str | None = None) -> Exposures:
     slot[persons[arm < 0]] = -1
     return Exposures(person=persons, arm=arm, exposed_us=state[:, FIRST].copy(), group=state[:, GROUP].copy(),
                      group_values=values, slot=slot)
+
+
+def with_person_breakdown(ctx: QueryContext, users: Exposures, key: str) -> Exposures:
+    """``users`` grouped by the user property ``key``: its string form in each user's profile as
+    it is now (null for a user without a profile or without the key)."""
+    if users.person.size == 0:
+        return replace(users, group_values=[None])
+    profiles = ctx.store.person_profiles(ctx.project)
+    rows = profiles.select(person_id=profiles.person_id,
+                           value=json_string(profiles, key, ctx.engine)).to_pyarrow()
+    person = numbers(rows.column("person_id"))
+    # users are in ascending person id: a profile's user by binary search, -1 when not a user
+    at = np.minimum(np.searchsorted(users.person, person), users.person.size - 1)
+    user = np.where(users.person[at] == person, at, -1)
+    codes, values = value_codes(rows.column("value"))
+    named = [v for v in values if v is not None]  # codes: 0 … len(named) - 1, then null
+    group = np.full(users.person.size, len(named), np.int64)
+    group[user[user >= 0]] = codes[user >= 0]
+    return replace(users, group=group, group_values=[*named, None])

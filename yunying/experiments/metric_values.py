@@ -37,7 +37,7 @@ from yunying.experiments.definition import (
 from yunying.experiments.exposure import Exposures, numbers
 from yunying.experiments.kernels import NOT_EXPOSED, accumulate
 from yunying.experiments.periods import Periods
-from yunying.insights.base import QueryContext
+from yunying.insights.base import QueryContext, in_memory
 from yunying.insights.documents import ANY_EVENT, PropertyFilter
 from yunying.insights.filters import event_matches
 from yunying.store.properties import DECIMAL_NUMBER, property_string
@@ -121,11 +121,12 @@ def properties_of(parts: Sequence[Part]) -> list[str]:
 
 
 def part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
-              persons: np.ndarray | None = None) -> ir.Table:
+              persons: ir.Table | None = None) -> ir.Table:
     """The rows feeding some part: person_id, timestamp, period (2: dates, 1: pre-period),
     m0, m1 … (bit i of m<j> set: the row is part 62·j + i's event and passes its filters) and
     n0, n1 … (the numeric value of property i of :func:`properties_of`, read only on rows of a
-    part that uses it; NaN when it is not a number). No column holds a null."""
+    part that uses it; NaN when it is not a number). No column holds a null. ``persons``: a
+    table of the person ids the rows are limited to."""
     table = ctx.events()
     in_dates = periods.dates.in_range(table.timestamp)
     in_pre = periods.pre.in_range(table.timestamp) if periods.pre is not None else ibis.literal(False)
@@ -134,8 +135,7 @@ def part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
     if ANY_EVENT not in names:
         conditions.insert(0, table.event.isin(sorted(names)))
     if persons is not None:
-        users = ibis.memtable(pa.table({"person_id": pa.array(persons, pa.int64())}))
-        conditions.append(table.person_id.isin(users.person_id))
+        conditions.append(table.person_id.isin(persons.person_id))
     columns: dict[str, ir.Value] = {
         "person_id": table.person_id, "timestamp": table.timestamp,
         "period": ibis.ifelse(in_dates, ibis.literal(DATES, "int8"), ibis.literal(PRE, "int8")),
@@ -201,8 +201,11 @@ def persons_to_read(users: Exposures) -> np.ndarray | None:
 
 def read_part_rows(ctx: QueryContext, parts: Sequence[Part], periods: Periods,
                    persons: np.ndarray | None = None) -> pa.Table:
-    """:func:`part_rows`, read."""
-    return part_rows(ctx, parts, periods, persons).to_pyarrow()
+    """:func:`part_rows`, read (``persons``: only theirs)."""
+    if persons is None:
+        return part_rows(ctx, parts, periods).to_pyarrow()
+    with in_memory(ctx, pa.table({"person_id": pa.array(persons, pa.int64())})) as users:
+        return part_rows(ctx, parts, periods, users).to_pyarrow()
 
 
 def part_values(ctx: QueryContext, parts: Sequence[Part], periods: Periods, users: Exposures) -> PartValues:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
-from yunying.experiments.definition import Experiment, parse_experiment
-from yunying.experiments.exposure import Exposures, exposures
+from yunying.experiments.definition import Experiment, ExperimentError, parse_experiment
+from yunying.experiments.exposure import Exposures, exposures, with_person_breakdown
 from yunying.experiments.metric_values import PartValues, metric_parts, part_values
 from yunying.experiments.periods import Periods, periods
 from yunying.experiments.summaries import Cells, metric_statistics
@@ -21,6 +22,8 @@ from yunying.insights.base import QueryContext
 from yunying.stats import Statistic
 
 OTHER = "$other"
+BreakdownType = Literal["event", "person"]
+BREAKDOWN_TYPES: tuple[str, ...] = get_args(BreakdownType)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class ExperimentData:
     first_exposure: dt.datetime | None  # naive UTC
     last_exposure: dt.datetime | None
     caps: dict[str, float]  # metric key -> the cap applied to its per-user values
+    breakdown_type: BreakdownType = "event"
 
 
 def _instant(micros: int) -> dt.datetime:
@@ -84,16 +88,22 @@ def _groups(experiment: Experiment, values: PartValues, users: Exposures, group:
 
 
 def experiment_data(ctx: QueryContext, experiment: Experiment | dict, *, breakdown: str | None = None,
-                    breakdown_limit: int = 20, end: dt.date | None = None) -> ExperimentData:
+                    breakdown_type: BreakdownType = "event", breakdown_limit: int = 20,
+                    end: dt.date | None = None) -> ExperimentData:
     """Per arm, one statistic per metric of ``experiment`` over the project's events.
 
-    ``breakdown``: a property of the exposure event (the user's first), giving the same numbers
-    per value (the ``breakdown_limit`` largest groups, the rest as ``$other``). ``end``: the
-    data end to use for an experiment without an end date (default: read from the store).
+    ``breakdown``: a property of the exposure event (the user's first; ``breakdown_type``
+    "event") or of the user's profile as it is now ("person"), giving the same numbers per value
+    (the ``breakdown_limit`` largest groups, the rest as ``$other``). ``end``: the data end to
+    use for an experiment without an end date (default: read from the store).
     """
     experiment = parse_experiment(experiment)
+    if breakdown_type not in BREAKDOWN_TYPES:
+        raise ExperimentError(f"breakdown_type must be one of {', '.join(BREAKDOWN_TYPES)}", "breakdown_type")
     spans = periods(ctx, experiment, end)
-    users = exposures(ctx, experiment, spans, breakdown)
+    users = exposures(ctx, experiment, spans, breakdown if breakdown_type == "event" else None)
+    if breakdown and breakdown_type == "person":
+        users = with_person_breakdown(ctx, users, breakdown)
     parts = [p for _, m in experiment.metrics.all() for p in metric_parts(m)]
     values = part_values(ctx, parts, spans, users)
     caps: dict[str, float] = {}
@@ -108,5 +118,5 @@ def experiment_data(ctx: QueryContext, experiment: Experiment | dict, *, breakdo
         excluded_users=users.excluded_users,
         first_exposure=_instant(exposed.min()) if exposed.size else None,
         last_exposure=_instant(exposed.max()) if exposed.size else None,
-        caps=caps,
+        caps=caps, breakdown_type=breakdown_type,
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
@@ -46,6 +48,22 @@ class QueryContext:
         """The project's events whose local date is in ``daterange`` and that pass ``filters``."""
         table = self.events()
         return table.filter(daterange.in_range(table.timestamp), all_of(table, filters, self.engine))
+
+
+@contextmanager
+def in_memory(ctx: QueryContext, data: pa.Table) -> Iterator[ir.Table]:
+    """``data`` as a table for the queries run inside the block. ibis keeps an in-memory table
+    registered on the connection for the connection's lifetime (a server's read cursors live
+    as long as the server); this one is dropped after the block."""
+    table = ibis.memtable(data)
+    try:
+        yield table
+    finally:
+        name = table.op().name
+        if ctx.engine == "duckdb":
+            ctx.store.duckdb.unregister(name)
+        else:
+            ctx.store.backend._session.catalog.dropTempView(name)
 
 
 class Result(BaseModel):

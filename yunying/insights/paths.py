@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Literal
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from yunying.insights.base import QueryContext, Result
+from yunying.insights.base import QueryContext, Result, in_memory
 from yunying.insights.daterange import DateRange
 from yunying.insights.documents import DateRangeDocument, Document, EventName
 from yunying.insights.paths_kernel import (
@@ -79,7 +76,7 @@ def run(query: PathsQuery, ctx: QueryContext) -> PathsResult:
         return result
     coded = pa.table({"_path_name": pa.array(names, pa.string()),
                       "_path_code": pa.array(np.arange(len(names), dtype=np.int32))})
-    with _in_memory(ctx, coded) as codes:
+    with in_memory(ctx, coded) as codes:
         table = table.join(codes, table.event == codes._path_name)
         for _ in range(3):  # the events may change between the two reads (ingestion): read again
             walked = _walk(query, ctx, table, names.index(query.event))
@@ -146,26 +143,11 @@ def _rows_in_spans(ctx: QueryContext, table: ir.Table, person: np.ndarray, lo_us
     spans = pa.table({"_span_person": pa.array(person, pa.int64()),
                       "_span_lo": pa.array(lo_us, pa.timestamp("us")),
                       "_span_hi": pa.array(hi_us, pa.timestamp("us"))})
-    with _in_memory(ctx, spans) as at:
+    with in_memory(ctx, spans) as at:
         joined = table.join(at, [table.person_id == at._span_person, table.timestamp >= at._span_lo,
                                  table.timestamp <= at._span_hi])
         rows = joined.select("person_id", "timestamp", "uuid", code="_path_code").to_pyarrow()
     return rows.sort_by([("person_id", "ascending"), ("timestamp", "ascending"), ("uuid", "ascending")])
-
-
-@contextmanager
-def _in_memory(ctx: QueryContext, data: pa.Table) -> Iterator[ir.Table]:
-    """``data`` as a table for the queries run inside the block. ibis keeps an in-memory table
-    registered on the connection for the connection's lifetime; this one is dropped after."""
-    table = ibis.memtable(data)
-    try:
-        yield table
-    finally:
-        name = table.op().name
-        if ctx.engine == "duckdb":
-            ctx.store.duckdb.unregister(name)
-        else:
-            ctx.store.backend._session.catalog.dropTempView(name)
 
 
 def _count(path: np.ndarray, length: np.ndarray, steps: int,

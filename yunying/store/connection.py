@@ -140,6 +140,11 @@ class Store:
         table = self.backend.table("persons")
         return table.filter(table.project_id == ibis.literal(project.project_id, "int32"))
 
+    def person_profiles(self, project: Project) -> ibis.Table:
+        """What is known of ``project``'s persons (``properties``: their JSON object, as now)."""
+        table = self.backend.table("person_profiles")
+        return table.filter(table.project_id == ibis.literal(project.project_id, "int32"))
+
     def close(self) -> None:
         if self.kind == "duckdb":
             self.backend.disconnect()

@@ -42,6 +42,12 @@ def property_string(table: ir.Table, key: str, engine: str) -> ir.StringValue:
     column = MATERIALIZED_PROPERTIES.get(key)
     if column is not None:
         return table[column]
+    return json_string(table, key, engine)
+
+
+def json_string(table: ir.Table, key: str, engine: str) -> ir.StringValue:
+    """The string form of key ``key`` of the JSON object in ``table.properties`` (any table with
+    such a column: events, person profiles), by the same lookup events use."""
     if engine == "spark":
         return _spark_json_map(table.properties, "map<string,string>")[ibis.literal(key)]
     return _duckdb_json_string(table.properties, ibis.literal(json_pointer(key)))

@@ -16,7 +16,10 @@ import ibis
 
 from yunying.store.connection import Store
 
-TABLES = ("projects", "persons", "events")
+TABLES = ("projects", "persons", "person_profiles", "events")
+# Spark types of the Arrow types of these tables (an empty table has no rows to infer them from)
+_SPARK_TYPES = {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT", "bool": "BOOLEAN",
+                "string": "STRING", "large_string": "STRING", "double": "DOUBLE", "float": "FLOAT"}
 
 
 def spark_session(master: str = "local[2]", app_name: str = "yunying") -> Any:
@@ -39,7 +42,8 @@ def spark_session(master: str = "local[2]", app_name: str = "yunying") -> Any:
 
 
 def connect_spark(session: Any | None = None, database: str | None = None) -> Store:
-    """A read-only :class:`Store` over Spark tables ``projects``, ``persons``, ``events``."""
+    """A read-only :class:`Store` over Spark tables ``projects``, ``persons``, ``person_profiles``,
+    ``events``."""
     session = session or spark_session()
     backend = ibis.pyspark.connect(session)
     if database:
@@ -52,5 +56,16 @@ def copy_to_spark(source: Store, target: Store) -> None:
     session = target.backend._session
     for name in TABLES:
         arrow = source.backend.table(name).to_pyarrow()
-        frame = session.createDataFrame(arrow.to_pandas())
+        if arrow.num_rows:
+            frame = session.createDataFrame(arrow.to_pandas())
+        else:
+            frame = session.createDataFrame([], _ddl(arrow.schema))
         frame.createOrReplaceTempView(name)
+
+
+def _ddl(schema: Any) -> str:
+    """A Spark DDL schema ("a INT, b STRING") for an Arrow schema of the store's tables."""
+    def spark_type(arrow_type: Any) -> str:
+        text = str(arrow_type)
+        return "TIMESTAMP" if text.startswith("timestamp") else _SPARK_TYPES[text]
+    return ", ".join(f"`{field.name}` {spark_type(field.type)}" for field in schema)

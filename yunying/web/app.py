@@ -61,8 +61,8 @@ def create_app(store: Store, *, discard: bool = False, warm: bool = False) -> Fa
     """The server app over ``store`` (a DuckDB store this process holds for writing).
 
     ``warm``: in the background at start, compute each project's default overview, load the
-    compiled per-user passes and analyse the running experiments (the server does; tests leave it off so every request they
-    time or check starts cold).
+    compiled per-user passes and analyse the running experiments (the server does; tests
+    leave it off so every request they time or check starts cold).
     """
     stats = IngestStats()
     state = AppState(store, KeyRing(store), stats, ReadPool(store, version=stats.data_version),

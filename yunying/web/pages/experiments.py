@@ -32,6 +32,7 @@ from yunying.experiments import (
     set_status,
 )
 from yunying.experiments.definition import STATUSES
+from yunying.experiments.metrics import BREAKDOWN_TYPES, BreakdownType
 from yunying.experiments.registry import TRANSITIONS
 from yunying.insights.base import QueryContext
 from yunying.store import Project
@@ -97,16 +98,17 @@ def experiments_list(pc: PageContext) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- the analysis
-def analysis_of(state: Any, project: Project, experiment: Experiment, breakdown: str | None = None
-                ) -> dict[str, Any]:
+def analysis_of(state: Any, project: Project, experiment: Experiment, breakdown: str | None = None,
+                breakdown_type: BreakdownType = "event") -> dict[str, Any]:
     """The analysis result (JSON) of ``experiment`` over the data up to the project's data end,
     cached by the read pool until the project's data changes."""
     end = project_data_end(state, project)
-    key = b"experiment:" + orjson.dumps([experiment.to_json(), breakdown, end.isoformat()],
+    key = b"experiment:" + orjson.dumps([experiment.to_json(), breakdown, breakdown_type, end.isoformat()],
                                         option=orjson.OPT_SORT_KEYS)
 
     def work(reader: Any) -> dict[str, Any]:
-        return analyze(QueryContext(reader, project), experiment, breakdown=breakdown, end=end).to_json()
+        return analyze(QueryContext(reader, project), experiment, breakdown=breakdown,
+                       breakdown_type=breakdown_type, end=end).to_json()
 
     return state.reads.cached(project, key, work)
 
@@ -122,20 +124,24 @@ def warm_up_experiments(state: Any) -> None:
                 log.exception("warming up experiment %s of %s failed", item.experiment.key, project.name)
 
 
-def _breakdown(pc: PageContext) -> str | None:
+def _breakdown(pc: PageContext) -> tuple[str | None, BreakdownType]:
+    """(property, "event" or "person") of ``?breakdown=&breakdown_type=``."""
     value = (pc.params.get("breakdown") or "").strip()
     if len(value) > BREAKDOWN_MAX:
         raise ApiError(400, "bad_breakdown", pc.t("exp.error.breakdown", max=BREAKDOWN_MAX), "breakdown")
-    return value or None
+    kind = pc.params.get("breakdown_type") or "event"
+    if kind not in BREAKDOWN_TYPES:
+        raise ApiError(400, "bad_breakdown", pc.t("exp.error.breakdown_type"), "breakdown_type")
+    return value or None, kind  # type: ignore[return-value]
 
 
 @page("/p/{project}/experiments/{key}", "experiment.html")
 def experiment_page(pc: PageContext) -> dict[str, Any]:
     item = stored(pc, pc.request.path_params["key"])
     e = item.experiment
-    breakdown = _breakdown(pc)
+    breakdown, breakdown_type = _breakdown(pc)
     assert pc.project is not None
-    result = analysis_of(pc.state, pc.project, e, breakdown)
+    result = analysis_of(pc.state, pc.project, e, breakdown, breakdown_type)
     shown = present_result(pc.t, result)
     transitions = TRANSITIONS.get(e.status, ()) if _can_edit(pc) else ()
     return {
@@ -144,13 +150,16 @@ def experiment_page(pc: PageContext) -> dict[str, Any]:
         "analysis": result,
         "shown": shown,
         "breakdown": breakdown,
+        "breakdown_type": breakdown_type,
+        "breakdown_types": BREAKDOWN_TYPES,
         "can_edit": _can_edit(pc),
         "transitions": list(transitions),
         "status_url": pc.url(experiment_path(e.key) + "/status"),
         "delete_url": pc.url(experiment_path(e.key) + "/delete"),
         "edit_url": pc.url("/experiment-editor", key=e.key),
         "list_url": pc.url("/experiments"),
-        "json_url": "/api/v1" + pc.url(experiment_path(e.key), breakdown=breakdown),
+        "json_url": "/api/v1" + pc.url(experiment_path(e.key), breakdown=breakdown,
+                                       breakdown_type=breakdown_type if breakdown else None),
     }
 
 
