@@ -15,6 +15,13 @@ over 10M users / 50M events, analysed in under 5 s on the 2-core machine (DuckDB
    ``--reps`` more times (*warm*). Where the time goes is measured by wrapping yunying's
    functions in that process (exclusive times): the DuckDB reads, the numba passes, the
    statistics, the comparisons.
+3. The peer (``--peer``, on by default; ``bench/experiments_peer.py``): the goal configuration
+   as GrowthBook analyses experiments — SQL in the warehouse — on ClickHouse (chdb), over the
+   same events (exported to Parquet and loaded into a MergeTree table, once). ``--rounds``
+   times a fresh process per engine, each a first run and ``--reps`` warm runs, interleaved;
+   every run's sufficient statistics must equal yunying's (integers exactly, floats to 1e-9
+   relative), else no side-by-side timing is reported and the exit status is 1. Ratios are
+   yunying ÷ ClickHouse (below 1: yunying is faster).
 
 Results: a table on the terminal and ``bench/results/experiments-<date>.md`` + ``.json``.
 """
@@ -34,12 +41,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import memory
+from bench import experiments_peer, memory
 from bench.data import DATA_DIR, size_label
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 GOAL_S = 5.0
 PROJECT = "bench"
+TIMEZONE = "Asia/Shanghai"
 START, END = "2026-10-01", "2026-10-28"
 
 GOAL_METRICS = {
@@ -69,6 +77,7 @@ CONFIGURATIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "hash assignment (trigger session_start)": (
         {"key": "hash-exp", "assignment": {"kind": "hash", "trigger_event": "session_start"}}, {}),
 }
+GOAL = next(iter(CONFIGURATIONS))
 
 
 def log(message: str) -> None:
@@ -138,7 +147,7 @@ def build_store(users: int, per_user: int) -> dict[str, Any]:
     log(f"building {path.name}: {users:,} users × {per_user} events (DuckDB SQL, ~10 s per 5M events) …")
     started = time.perf_counter()
     store = connect(path)
-    project = store.ensure_project(PROJECT, "Asia/Shanghai")
+    project = store.ensure_project(PROJECT, TIMEZONE)
     con = store.duckdb
     params = {"users": users, "per_user": per_user, "project": project.project_id}
     con.execute(GENERATE_SQL, params).fetchall()
@@ -205,40 +214,83 @@ def _instrument() -> Stages:
     return stages
 
 
+class YunyingRunner:
+    """yunying in this process: the store opened once (with the stage wrappers), :meth:`run`
+    analyses one configuration."""
+
+    name = "yunying"
+
+    def __init__(self, path: str, configuration: str) -> None:
+        opened = time.perf_counter()
+        self.stages = _instrument()
+        from yunying.experiments import analyze
+        from yunying.insights.base import QueryContext
+        from yunying.store import connect
+
+        self._analyze = analyze
+        self.store = connect(path, read_only=True)
+        self.ctx = QueryContext(self.store, self.store.project(PROJECT))
+        self.open_seconds = time.perf_counter() - opened
+        changes, self.kwargs = CONFIGURATIONS[configuration]
+        self.experiment = {**EXPERIMENT, **changes}
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return ", ".join(f"{name} {version(name)}" for name in ("duckdb", "ibis-framework", "numba"))
+
+    def run(self) -> dict[str, Any]:
+        """One ``analyze`` (the timed region); its stages, users, primary result and statistics."""
+        memory.reset_peak()
+        started = time.perf_counter()
+        result = self._analyze(self.ctx, self.experiment, **self.kwargs)
+        seconds = time.perf_counter() - started
+        peak = memory.peak_rss_bytes()
+        primary = result.metrics[0].comparisons[0]
+        return {"seconds": seconds, "stages": self.stages.take(), "peak_rss_bytes": peak,
+                "users": [a.users for a in result.arms], "excluded_users": result.excluded_users,
+                "primary": {"estimate": primary.estimate, "ci": primary.ci, "p_value": primary.p_value},
+                "statistics": experiments_peer.statistics_from_yunying(result)}
+
+    def close(self) -> None:
+        self.store.close()
+
+
 def run_configuration(path: str, name: str, reps: int) -> dict[str, Any]:
     """In a fresh process: open the store, analyse once (first run), then ``reps`` warm runs."""
-    opened = time.perf_counter()
-    stages = _instrument()
-    from yunying.experiments import analyze
-    from yunying.insights.base import QueryContext
-    from yunying.store import connect
+    runner = YunyingRunner(path, name)
+    runs = [runner.run() for _ in range(reps + 1)]
+    runner.close()
+    return _as_configuration_run(name, [runner.open_seconds], [runs])
 
-    store = connect(path, read_only=True)
-    ctx = QueryContext(store, store.project(PROJECT))
-    open_seconds = time.perf_counter() - opened
-    changes, kwargs = CONFIGURATIONS[name]
-    experiment = {**EXPERIMENT, **changes}
-    runs, where = [], []
-    memory.reset_peak()
-    for _ in range(reps + 1):
-        started = time.perf_counter()
-        result = analyze(ctx, experiment, **kwargs)
-        runs.append(time.perf_counter() - started)
-        where.append(stages.take())
-    peak = memory.peak_rss_bytes()
-    store.close()
-    primary = result.metrics[0].comparisons[0]
+
+def _as_configuration_run(name: str, opens: list[float],
+                          rounds: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """Runs of one configuration (per fresh process: its first run, then its warm runs) as one
+    row: the first run's median over processes, every warm run."""
+    first = [runs[0] for runs in rounds]
+    warm = [run for runs in rounds for run in runs[1:]]
+    last = rounds[-1][-1]
     return {
-        "name": name, "open_seconds": open_seconds, "first_seconds": runs[0], "warm_seconds": runs[1:],
-        "first_stages": where[0], "warm_stages": where[1:], "peak_rss_bytes": peak,
-        "users": [a.users for a in result.arms], "excluded_users": result.excluded_users,
-        "primary": {"estimate": primary.estimate, "ci": primary.ci, "p_value": primary.p_value},
+        "name": name, "open_seconds": statistics.median(opens),
+        "first_seconds": statistics.median(r["seconds"] for r in first),
+        "first_runs": [r["seconds"] for r in first], "warm_seconds": [r["seconds"] for r in warm],
+        "first_stages": _median_stages([r["stages"] for r in first]),
+        "warm_stages": [r["stages"] for r in warm],
+        "peak_rss_bytes": max(r["peak_rss_bytes"] for runs in rounds for r in runs),
+        "users": last["users"], "excluded_users": last["excluded_users"], "primary": last["primary"],
     }
 
 
 def _median_stages(runs: list[dict[str, float]]) -> dict[str, float]:
     labels = {k for r in runs for k in r}
     return {k: statistics.median(r.get(k, 0.0) for r in runs) for k in sorted(labels)}
+
+
+def _first(run: dict[str, Any]) -> str:
+    runs = run.get("first_runs", [run["first_seconds"]])
+    spread = f" ({min(runs):.2f}–{max(runs):.2f})" if len(runs) > 1 else ""
+    return f"{run['first_seconds']:.2f}{spread}"
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -252,9 +304,11 @@ def markdown(results: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|"]
     for run in results["runs"]:
         warm = run["warm_seconds"]
-        lines.append(f"| {run['name']} | {run['first_seconds']:.2f} | {statistics.median(warm):.2f} | "
+        lines.append(f"| {run['name']} | {_first(run)} | {statistics.median(warm):.2f} | "
                      f"{min(warm):.2f} | {run['peak_rss_bytes'] / 2**20:,.0f} | "
                      f"{' / '.join(f'{u:,}' for u in run['users'])} |")
+    if "peer" in results:
+        lines += ["", *experiments_peer.markdown(results["peer"])]
     for run in results["runs"]:
         lines += ["", f"## Where the time goes: {run['name']}", "",
                   "| stage | first run (s) | warm median (s) |", "|---|---|---|"]
@@ -271,7 +325,38 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--events-per-user", type=int, default=5)
     ap.add_argument("--reps", type=int, default=5, help="warm runs per configuration (after the first)")
     ap.add_argument("--only", nargs="*", help="configurations whose name starts with one of these")
+    ap.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True,
+                    help="time the goal configuration side by side with ClickHouse (chdb) and "
+                         "compare their statistics (default: on)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="with --peer: fresh processes per engine for the goal configuration, "
+                         "each a first run and --reps warm runs")
     return ap.parse_args(argv)
+
+
+def _side_by_side(store: dict[str, Any], name: str, args: argparse.Namespace) -> tuple[dict[str, Any],
+                                                                                       dict[str, Any]]:
+    """The goal configuration on yunying and on ClickHouse: yunying's row and the peer's results."""
+    prepared = experiments_peer.prepare(store, PROJECT)
+    changes, kwargs = CONFIGURATIONS[name]
+    assert not kwargs, "the peer SQL has no breakdown"
+    log(f"{name}: side by side with ClickHouse, {args.rounds} round(s) of fresh processes …")
+    peer = experiments_peer.side_by_side(store["path"], prepared["clickhouse"]["path"], name,
+                                         {**EXPERIMENT, **changes}, TIMEZONE, args.reps, args.rounds)
+    peer["data"] = prepared
+    rounds = [r["yunying"]["runs"] for r in peer["rounds_data"]]
+    run = _as_configuration_run(name, [r["yunying"]["open_seconds"] for r in peer["rounds_data"]], rounds)
+    if peer["agree"]:
+        peer["summary"] = experiments_peer.summary(peer)
+        s = peer["summary"]
+        log(f"  ClickHouse: first {s['clickhouse']['first_median']:.2f} s, warm median "
+            f"{s['clickhouse']['warm_median']:.2f} s; yunying ÷ ClickHouse: first {s['ratio']['first']:.2f}, "
+            f"warm {s['ratio']['warm']:.2f}; the statistics agree ({peer['compared']} numbers, every run)")
+    else:
+        log("!!! MISMATCH: yunying's and ClickHouse's statistics differ, no side-by-side timing reported:")
+        for line in peer["differences"]:
+            log(f"!!!   {line}")
+    return run, peer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -280,9 +365,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = [n for n in CONFIGURATIONS if not args.only or any(n.startswith(o) for o in args.only)]
     results: dict[str, Any] = {"store": store, "load_before": os.getloadavg()[0], "runs": []}
     for name in names:
-        # a fresh process per configuration: the first run is a real first run
-        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-            run = pool.submit(run_configuration, store["path"], name, args.reps).result()
+        if name == GOAL and args.peer:
+            run, results["peer"] = _side_by_side(store, name, args)
+        else:
+            # a fresh process per configuration: the first run is a real first run
+            with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+                run = pool.submit(run_configuration, store["path"], name, args.reps).result()
         results["runs"].append(run)
         warm = run["warm_seconds"]
         mark = "ok" if statistics.median(warm) < GOAL_S else "over the goal"
@@ -297,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stem.with_suffix(".md").write_text(text)
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str))
     log(f"written {stem}.md and .json")
-    return 0
+    return 0 if results.get("peer", {}).get("agree", True) else 1
 
 
 if __name__ == "__main__":
