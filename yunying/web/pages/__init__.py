@@ -13,7 +13,7 @@ from yunying.web.pages.auth import auth_routes
 from yunying.web.pages.framework import page_routes
 
 # modules that declare no pages
-_SUPPORT = {"auth", "common", "comparisons", "experiment_results", "framework"}
+_SUPPORT = {"auth", "common", "comparisons", "experiment_results", "framework", "inputs"}
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in _SUPPORT:
         importlib.import_module(f"{__name__}.{_module}")

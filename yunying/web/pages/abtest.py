@@ -16,7 +16,6 @@ input's name in ``field`` (``conv1``; for the document box the document's own pa
 
 from __future__ import annotations
 
-import math
 import shlex
 from typing import Any
 
@@ -29,6 +28,7 @@ from yunying.stats.options import DIFFERENCES, METHODS
 from yunying.web.errors import ApiError
 from yunying.web.pages.comparisons import level_text, lift_row, present
 from yunying.web.pages.framework import PageContext, page
+from yunying.web.pages.inputs import InputError, choice, number
 
 MAX_ARMS = 5
 SRM_WARNING_P = 0.001  # below this the traffic split is almost surely not what was intended
@@ -43,31 +43,6 @@ EXAMPLE_ARMS = [{"name": "A", "n": "1000", "conv": "120", "mean": "", "sd": "", 
 _ARM_INPUT = {"name": "name", "n": "n", "sum": "conv", "sum_squares": "sd", "weight": "weight"}
 
 
-class FormError(ValueError):
-    """A wrong input: ``key`` of the words, the input's ``field`` name, the words' values."""
-
-    def __init__(self, key: str, field: str, values: dict[str, Any] | None = None) -> None:
-        super().__init__(key)
-        self.key, self.field, self.values = key, field, values or {}
-
-
-def _number(raw: str, name: str, *, whole: bool = False, positive: bool = False) -> float:
-    text = raw.replace(",", "").replace("，", "").strip()
-    if not text:
-        raise FormError("ab.err.missing", name)
-    try:
-        value = float(text)
-    except ValueError:
-        raise FormError("ab.err.not_number", name, {"value": raw.strip()}) from None
-    if not math.isfinite(value):
-        raise FormError("ab.err.not_number", name, {"value": raw.strip()})
-    if whole and not value.is_integer():
-        raise FormError("ab.err.whole", name, {"value": raw.strip()})
-    if positive and value <= 0:
-        raise FormError("ab.err.positive", name, {"value": raw.strip()})
-    return value
-
-
 def typed_rows(params: Any) -> list[dict[str, str]]:
     """The arms' inputs as typed (``name0``, ``n0``, ``conv0`` …), one dict per row."""
     return [{k: params.get(f"{k}{i}", "").strip() for k in COLUMNS} for i in range(MAX_ARMS)]
@@ -80,49 +55,42 @@ def _arms_from_form(rows: list[dict[str, str]], metric: str) -> tuple[list[dict[
     for i, row in enumerate(rows):
         if not row["n"]:
             if any(row[k] for k in ("conv", "mean", "sd", "weight")):
-                raise FormError("ab.err.missing", f"n{i}")
+                raise InputError("input.missing", f"n{i}")
             continue
-        n = int(_number(row["n"], f"n{i}", whole=True, positive=True))
+        n = int(number(row["n"], f"n{i}", whole=True, positive=True))
         name = row["name"] or "ABCDE"[i]
         if metric == "proportion":
-            conv = _number(row["conv"], f"conv{i}", whole=True)
+            conv = number(row["conv"], f"conv{i}", whole=True)
             if not 0 <= conv <= n:
-                raise FormError("ab.err.conversions", f"conv{i}", {"n": n})
+                raise InputError("ab.err.conversions", f"conv{i}", n=n)
             arm: dict[str, Any] = {"name": name, "n": n, "sum": int(conv)}
         else:
-            mean, sd = _number(row["mean"], f"mean{i}"), _number(row["sd"], f"sd{i}")
+            mean, sd = number(row["mean"], f"mean{i}"), number(row["sd"], f"sd{i}")
             if sd < 0:
-                raise FormError("ab.err.sd", f"sd{i}")
+                raise InputError("ab.err.sd", f"sd{i}")
             # Σx from the mean, Σx² from the sample standard deviation (n − 1 in the denominator)
             arm = {"name": name, "n": n, "sum": n * mean, "sum_squares": (n - 1) * sd * sd + n * mean * mean}
         if row["weight"]:
-            arm["weight"] = _number(row["weight"], f"weight{i}", positive=True)
+            arm["weight"] = number(row["weight"], f"weight{i}", positive=True)
         if name in [a["name"] for a in arms]:
-            raise FormError("ab.err.same_name", f"name{i}", {"name": name})
+            raise InputError("ab.err.same_name", f"name{i}", name=name)
         arms.append(arm)
         used.append(i)
     if len(arms) < 2:
-        raise FormError("ab.err.two_arms", "n1" if used == [0] else "n0")
+        raise InputError("ab.err.two_arms", "n1" if used == [0] else "n0")
     weighted = [("weight" in arm) for arm in arms]
     if any(weighted) and not all(weighted):
-        raise FormError("ab.err.weights", f"weight{used[weighted.index(False)]}")
+        raise InputError("ab.err.weights", f"weight{used[weighted.index(False)]}")
     return arms, used
 
 
-def _choice(params: Any, name: str, choices: tuple[str, ...], default: str) -> str:
-    value = params.get(name, default)
-    if value not in choices:
-        raise FormError("ab.err.choice", name, {"choices": " / ".join(choices)})
-    return value
-
-
 def _form_document(params: Any, rows: list[dict[str, str]]) -> tuple[dict[str, Any], list[int]]:
-    metric = _choice(params, "metric", METRICS, "proportion")
-    method = _choice(params, "method", METHODS, "frequentist")
-    difference = _choice(params, "difference", DIFFERENCES, "relative")
-    alpha = _number(params.get("alpha", "") or "0.05", "alpha")
+    metric = choice(params.get("metric", "proportion"), "metric", METRICS)
+    method = choice(params.get("method", "frequentist"), "method", METHODS)
+    difference = choice(params.get("difference", "relative"), "difference", DIFFERENCES)
+    alpha = number(params.get("alpha", "") or "0.05", "alpha")
     if not 0 < alpha < 1:
-        raise FormError("ab.err.alpha", "alpha")
+        raise InputError("ab.err.alpha", "alpha")
     arms, used = _arms_from_form(rows, metric)
     doc: dict[str, Any] = {"metric": metric, "method": method, "difference": difference, "alpha": alpha,
                            "arms": arms}
@@ -149,9 +117,9 @@ def _document(params: Any, rows: list[dict[str, str]]) -> tuple[dict[str, Any], 
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise FormError("ab.err.doc_json", "doc", {"detail": str(exc)}) from None
+        raise InputError("ab.err.doc_json", "doc", detail=str(exc)) from None
     if not isinstance(doc, dict):
-        raise FormError("ab.err.doc_object", "doc")
+        raise InputError("ab.err.doc_object", "doc")
     return doc, None
 
 
@@ -237,7 +205,7 @@ def calculator(pc: PageContext) -> dict[str, Any]:
     try:
         doc, used = _document(params, rows)
         result = run_document(doc)
-    except FormError as exc:
+    except InputError as exc:
         message = pc.t(exc.key, **exc.values)
         data["error"] = {"field": exc.field, "input": exc.field, "message": message}
     except AbtestError as exc:

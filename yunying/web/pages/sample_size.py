@@ -24,6 +24,7 @@ from yunying.reports.labels import LABELS
 from yunying.stats.power import CONVENTIONS, minimum_detectable_effect, sample_size
 from yunying.web.errors import ApiError
 from yunying.web.pages.framework import PageContext, page
+from yunying.web.pages.inputs import InputError, choice, number
 
 METRICS = ("proportion", "mean")
 EFFECT_KINDS = ("absolute", "relative")
@@ -37,23 +38,9 @@ _WORDS = {"baseline": "ss.baseline", "sd": "ss.sd", "effect": "ss.effect", "effe
           "metric": "ss.metric", "convention": "ss.convention"}
 
 
-class InputError(ValueError):
-    def __init__(self, key: str, field: str, **values: Any) -> None:
-        super().__init__(key)
-        self.key, self.field, self.values = key, field, values
-
-
-def _number(raw: str, name: str) -> float:
-    text = raw.replace(",", "").replace("，", "").replace("%", "").strip()
-    if not text:
-        raise InputError("ss.err.missing", name)
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError("ss.err.not_number", name, value=raw.strip()) from None
-    if not math.isfinite(value):
-        raise InputError("ss.err.not_number", name, value=raw.strip())
-    return value
+def _number(raw: str, name: str, *, positive: bool = False) -> float:
+    """A number of the planner (rates and shares may be typed with a %)."""
+    return number(raw, name, positive=positive, percent=True)
 
 
 def _between(raw: str, name: str, low: float, high: float) -> float:
@@ -64,39 +51,27 @@ def _between(raw: str, name: str, low: float, high: float) -> float:
     return value
 
 
-def _positive(raw: str, name: str) -> float:
-    value = _number(raw, name)
-    if value <= 0:
-        raise InputError("ss.err.positive", name)
-    return value
-
-
 def _whole_if_can(value: float) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def _choice(raw: str, name: str, choices: tuple[str, ...]) -> str:
-    if raw not in choices:
-        raise InputError("ss.err.choice", name, choices=" / ".join(choices))
-    return raw
-
-
 def read_plan(inputs: dict[str, str]) -> dict[str, Any]:
     """The plan in the units of ``yunying.stats.power`` (rates and shares as fractions)."""
-    metric = _choice(inputs["metric"], "metric", METRICS)
-    kind = _choice(inputs["effect_kind"], "effect_kind", EFFECT_KINDS)
-    convention = _choice(inputs["convention"], "convention", CONVENTIONS)
+    metric = choice(inputs["metric"], "metric", METRICS)
+    kind = choice(inputs["effect_kind"], "effect_kind", EFFECT_KINDS)
+    convention = choice(inputs["convention"], "convention", CONVENTIONS)
     proportion = metric == "proportion"
     if proportion:
         baseline, stddev = _between(inputs["baseline"], "baseline", 0, 100) / 100, None
     else:
-        baseline, stddev = _number(inputs["baseline"], "baseline"), _positive(inputs["sd"], "sd")
+        baseline = _number(inputs["baseline"], "baseline")
+        stddev = _number(inputs["sd"], "sd", positive=True)
     relative = kind == "relative"
     if relative and baseline == 0:
         raise InputError("ss.err.relative_zero", "effect_kind")
     absolute = None  # no effect but users per arm: only the reverse question is asked
     if inputs["effect"] or not inputs["n"]:
-        effect = _positive(inputs["effect"], "effect")
+        effect = _number(inputs["effect"], "effect", positive=True)
         if relative or proportion:
             effect /= 100  # percent of the baseline, or percentage points of a rate
         absolute = effect * baseline if relative else effect
@@ -113,8 +88,8 @@ def read_plan(inputs: dict[str, str]) -> dict[str, Any]:
         "alpha": _between(inputs["alpha"], "alpha", 0, 100) / 100,
         "power": _between(inputs["power"], "power", 0, 100) / 100,
         "arms": int(arms), "convention": convention,
-        "daily": _whole_if_can(_positive(inputs["daily"], "daily")) if inputs["daily"] else None,
-        "n": _whole_if_can(_positive(inputs["n"], "n")) if inputs["n"] else None,
+        "daily": _whole_if_can(_number(inputs["daily"], "daily", positive=True)) if inputs["daily"] else None,
+        "n": _whole_if_can(_number(inputs["n"], "n", positive=True)) if inputs["n"] else None,
     }
 
 
