@@ -132,16 +132,18 @@ class WorkerError(RuntimeError):
     pass
 
 
-class Worker:
-    """A long-lived process serving one engine (``with Worker(kind, location) as w: ...``)."""
+class ProcessWorker:
+    """A long-lived spawned process running ``serve(kind, *args, conn)``, which answers its first
+    message (what it opened) and then ``(command, args)`` requests until ``stop``, each with
+    ``("ok", value)`` or ``("error", traceback)``."""
 
-    def __init__(self, kind: str, location: str) -> None:
+    def __init__(self, serve: Any, kind: str, *args: Any) -> None:
         context = mp.get_context("spawn")
         self.kind = kind
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(kind, location, child), daemon=True)
+        self._process = context.Process(target=serve, args=(kind, *args, child), daemon=True)
         self._process.start()
-        self.version: str = self._reply()
+        self.opened: Any = self._reply()
 
     def _reply(self) -> Any:
         status, value = self._conn.recv()
@@ -153,20 +155,28 @@ class Worker:
         self._conn.send((command, args))
         return self._reply()
 
-    def query(self, name: str, window: Window, keep: bool = False) -> Measurement:
-        result: Measurement = self.call("query", name, window, keep)
-        return result
-
     def close(self) -> None:
         if self._process.is_alive():
             with contextlib.suppress(EOFError, BrokenPipeError, WorkerError):
                 self.call("stop")
-        self._process.join(timeout=30)
+        self._process.join(timeout=60)
         if self._process.is_alive():
             self._process.kill()
 
-    def __enter__(self) -> Worker:
+    def __enter__(self) -> Any:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Worker(ProcessWorker):
+    """A long-lived process serving one engine (``with Worker(kind, location) as w: ...``)."""
+
+    def __init__(self, kind: str, location: str) -> None:
+        super().__init__(_serve, kind, location)
+        self.version: str = self.opened
+
+    def query(self, name: str, window: Window, keep: bool = False) -> Measurement:
+        result: Measurement = self.call("query", name, window, keep)
+        return result

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import memory
+from bench.engines import ProcessWorker
 
 TABLE = "events"
 # Sorted for the questions an analysis asks: by event name first (every CTE names its events),
@@ -383,6 +384,7 @@ def _runner(kind: str, args: tuple[Any, ...]) -> Any:
 
 
 def _serve(kind: str, args: tuple[Any, ...], conn: Any) -> None:
+    """The worker process (``bench.engines.ProcessWorker``'s protocol): open, then ``run`` until ``stop``."""
     import traceback
 
     try:
@@ -391,7 +393,7 @@ def _serve(kind: str, args: tuple[Any, ...], conn: Any) -> None:
     except Exception:  # noqa: BLE001 - reported to the driver
         conn.send(("error", traceback.format_exc()))
         return
-    while conn.recv() == "run":
+    while conn.recv()[0] == "run":
         try:
             conn.send(("ok", runner.run()))
         except Exception:  # noqa: BLE001 - reported to the driver
@@ -399,46 +401,15 @@ def _serve(kind: str, args: tuple[Any, ...], conn: Any) -> None:
     conn.send(("ok", None))
 
 
-class Worker:
+class Worker(ProcessWorker):
     """One engine in a fresh process of its own (spawned, so nothing is inherited)."""
 
     def __init__(self, kind: str, *args: Any) -> None:
-        import multiprocessing as mp
-
-        context = mp.get_context("spawn")
-        self.kind = kind
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(kind, args, child), daemon=True)
-        self._process.start()
-        self.opened: dict[str, Any] = self._reply()
-
-    def _reply(self) -> Any:
-        status, value = self._conn.recv()
-        if status != "ok":
-            raise RuntimeError(f"{self.kind} worker failed:\n{value}")
-        return value
+        super().__init__(_serve, kind, args)
 
     def run(self) -> dict[str, Any]:
-        self._conn.send("run")
-        result: dict[str, Any] = self._reply()
+        result: dict[str, Any] = self.call("run")
         return result
-
-    def close(self) -> None:
-        if self._process.is_alive():
-            try:
-                self._conn.send("stop")
-                self._reply()
-            except (EOFError, BrokenPipeError, RuntimeError):
-                pass
-        self._process.join(timeout=60)
-        if self._process.is_alive():
-            self._process.kill()
-
-    def __enter__(self) -> Worker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def prepare(store: dict[str, Any], project: str) -> dict[str, Any]:
