@@ -15,8 +15,6 @@ from yunying.reports.lift_chart import lift_figure
 from yunying.reports.verdict import experiment_verdict
 from yunying.web.pages.comparisons import level_text, lift_row, present
 
-ROLE_ORDER = ("primary", "secondary", "guardrail")
-
 
 def _pair_users(arms: list[dict[str, Any]], variant: str) -> float:
     users = {a["variant"]: a["users"] for a in arms}
@@ -47,7 +45,7 @@ def _metric_rows(
         shown = present(
             t,
             contract,
-            metric_name=metric["name"] or metric["key"],
+            metric_name=metric["name"],
             alpha=result["alpha"],
             n_per_arm=n_per_arm,
             relative=relative,
@@ -65,7 +63,7 @@ def _metric_rows(
         )
     return {
         "key": metric["key"],
-        "name": metric["name"] or metric["key"],
+        "name": metric["name"],
         "kind": metric["kind"],
         "role": metric["role"],
         "inverse": metric["inverse"],
@@ -85,7 +83,8 @@ def _metric_rows(
 
 
 def labels_of(arms: list[dict[str, Any]]) -> dict[str, str]:
-    return {a["variant"]: a["name"] or a["variant"] for a in arms}
+    """Variant key -> its label (the analysis names every arm: its name, else its key)."""
+    return {a["variant"]: a["name"] for a in arms}
 
 
 def present_result(t: Any, result: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +92,6 @@ def present_result(t: Any, result: dict[str, Any]) -> dict[str, Any]:
     arms = result["arms"]
     labels = labels_of(arms)
     metrics = [_metric_rows(t, result, arms, m, labels) for m in result["metrics"]]
-    metrics.sort(key=lambda m: ROLE_ORDER.index(m["role"]))
     chart_rows = [
         lift_row(f"{c['arm']} · {m['name']}", c, c["verdict"]["code"])
         for m in metrics
