@@ -29,6 +29,7 @@ from yunying.stats import (
     Statistic,
     benjamini_hochberg,
     compare,
+    decided,
     holm,
     sample_size,
     srm_p_value,
@@ -145,9 +146,8 @@ def _significant(comparison: Comparison, p_value: float | None, options: Options
     if comparison.error is not None:
         return False
     if options.method == "bayesian":
-        chance = comparison.chance_to_win
-        return chance is not None and (chance > 1 - options.alpha or chance < options.alpha)
-    return p_value is not None and p_value < options.alpha
+        return comparison.chance_to_win is not None and decided(None, comparison.chance_to_win, options.alpha)
+    return decided(p_value, None, options.alpha)
 
 
 def users_needed(baseline: Statistic, variant: Statistic, alpha: float) -> int | None:

@@ -7,7 +7,8 @@ this module only decides which sentence applies, from the numbers of a compariso
 * frequentist / sequential: the interval excludes 0 (p < alpha) → ``better`` or ``worse``
   (by the sign of the estimate, flipped for a metric where lower is better), otherwise
   ``inconclusive``;
-* Bayesian: chance to win ≥ 1 - alpha → ``better``; ≤ alpha → ``worse``; else ``inconclusive``.
+* Bayesian: chance to win ≥ 1 - alpha → ``better``; ≤ alpha → ``worse``; else
+  ``inconclusive`` (``yunying.stats.decided``, the rule experiments use too).
 
 For ``inconclusive`` the verdict also says how many more units per arm would make the
 observed effect significant at 80% power, if it is real: the estimate's standard error
@@ -21,6 +22,8 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
+
+from yunying.stats import decided
 
 POWER = 0.8
 
@@ -55,13 +58,10 @@ def verdict(comparison: dict[str, Any], *, alpha: float, n_per_arm: float, inver
         return Verdict("error", error=comparison["error"])
     estimate = comparison["estimate"]
     good = (estimate < 0) if inverse else (estimate > 0)
-    if comparison.get("chance_to_win") is not None:
-        ctw = comparison["chance_to_win"]
-        decided = ctw >= 1 - alpha or ctw <= alpha
+    ctw = comparison.get("chance_to_win")
+    if ctw is not None:
         good = ctw >= 1 - alpha
-    else:
-        decided = comparison["p_value"] < alpha
-    if decided:
+    if decided(comparison.get("p_value"), ctw, alpha):
         return Verdict("better" if good else "worse")
     stddev = comparison.get("stddev")
     more = more_units_needed(n_per_arm, estimate, stddev, alpha) if stddev is not None else None

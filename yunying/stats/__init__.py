@@ -4,7 +4,7 @@
 """
 
 from yunying.stats.capping import cap_values, percentile_cap, percentile_threshold
-from yunying.stats.compare import Comparison, compare
+from yunying.stats.compare import Comparison, compare, decided
 from yunying.stats.frequentist import ZTest, two_proportion_ztest
 from yunying.stats.multiple import benjamini_hochberg, holm
 from yunying.stats.options import Options, Prior
@@ -14,6 +14,7 @@ from yunying.stats.srm import srm_p_value
 from yunying.stats.summary import Adjusted, Moments, Proportion, Quantile, Ratio, Statistic
 
 __all__ = [
+    "decided",
     "Adjusted", "Comparison", "Moments", "Options", "Prior", "Proportion", "Quantile", "Ratio",
     "SampleSize", "Statistic", "ZTest", "benjamini_hochberg", "cap_values", "compare", "holm",
     "minimum_detectable_effect", "percentile_cap", "percentile_threshold", "power",

@@ -156,3 +156,12 @@ def compare(baseline: Statistic, variant: Statistic, options: Options = DEFAULT_
         chance_to_win=chance, risk=risk, risk_baseline=risk_baseline,
         baseline_mean=_mean(baseline), variant_mean=_mean(variant),
     )
+
+
+def decided(p_value: float | None, chance_to_win: float | None, alpha: float) -> bool:
+    """Whether a comparison has decided at level ``alpha``: with a chance to win (Bayesian), when
+    it is at least 1 − α or at most α; else when the p-value is below α. The one rule the experiment
+    analysis and the A/B calculator's verdict share."""
+    if chance_to_win is not None:
+        return chance_to_win >= 1 - alpha or chance_to_win <= alpha
+    return p_value is not None and p_value < alpha
